@@ -1,0 +1,139 @@
+# Mallard Metrics. `make run` starts the collector, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# --- pinned versions -------------------------------------------------------
+DUCKDB_VERSION      := 1.5.6
+DUCKDB_PY_NEWEST    := 2.0.1
+PLATFORM            := linux_amd64
+# The official prebuilt libduckdb.so ships in DuckDB's npm bindings package.
+LIBDUCKDB_NPM       := node-bindings-linux-x64-1.5.6-r.1.tgz
+LIBDUCKDB_URL       := https://registry.npmjs.org/@duckdb/node-bindings-linux-x64/-/$(LIBDUCKDB_NPM)
+LIBDUCKDB_SHA256    := 1b9f82478539bb9a1d1df44bd103121a12ae52142c07158dc52b97d2ec1d69ff
+
+# --- locations (override any of them) --------------------------------------
+BUILD               := $(CURDIR)/build
+MALLARD_CACHE       ?= $(HOME)/.cache/mallard
+CARGO_TARGET_DIR    ?= $(CURDIR)/target
+EXT_TARGET_DIR      ?= $(CARGO_TARGET_DIR)/extension
+DUCKDB_LIB_DIR      ?= $(BUILD)/libduckdb
+VENV_REF            ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_VERSION)
+VENV_NEWEST         ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_PY_NEWEST)
+export CARGO_TARGET_DIR DUCKDB_LIB_DIR
+
+EXTENSION           := $(BUILD)/mallard.duckdb_extension
+SQLTEST             := $(CARGO_TARGET_DIR)/debug/mallard-sqltest
+DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
+INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
+
+.PHONY: help extension libduckdb collector run install test fmt-check clippy unit-test \
+        sql-test load-test bench doc venvs clean
+
+help:
+	@echo "make run        build and start the collector (embedded defaults, no config needed)"
+	@echo "make test       every check: fmt, clippy, unit tests, SQL suite on DuckDB $(DUCKDB_VERSION) and $(DUCKDB_PY_NEWEST)"
+	@echo "make extension  build $(EXTENSION:$(CURDIR)/%=%)"
+	@echo "make install    copy it to $(INSTALL_DIR) so 'LOAD mallard' finds it"
+	@echo "make bench      benchmarks"
+
+# --- the extension ---------------------------------------------------------
+# A separate cargo invocation and workspace (extension/): it builds DuckDB's
+# bindings with `loadable-extension`, which must never be unified with the
+# linked DuckDB the collector uses.
+extension: $(EXTENSION)
+$(EXTENSION): FORCE
+	@mkdir -p $(BUILD)
+	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo build --release --lib --bin footer
+	$(EXT_TARGET_DIR)/release/footer $(EXT_TARGET_DIR)/release/libmallard.so $@
+	@echo "built $@"
+
+install: $(EXTENSION)
+	mkdir -p $(INSTALL_DIR)
+	cp $(EXTENSION) $(INSTALL_DIR)/mallard.duckdb_extension
+	@echo "installed: LOAD mallard works in DuckDB $(DUCKDB_VERSION) (unsigned extensions allowed)"
+
+# --- the prebuilt libduckdb the collector links -----------------------------
+libduckdb:
+ifeq ($(DUCKDB_LIB_DIR),$(BUILD)/libduckdb)
+	@mkdir -p $(MALLARD_CACHE)/downloads $(BUILD)/libduckdb
+	@test -f $(BUILD)/libduckdb/libduckdb.so && exit 0; \
+	tgz=$(MALLARD_CACHE)/downloads/$(LIBDUCKDB_NPM); \
+	if ! echo "$(LIBDUCKDB_SHA256)  $$tgz" | sha256sum -c --status 2>/dev/null; then \
+	  echo "fetching $(LIBDUCKDB_URL)"; \
+	  curl -fsSL --retry 3 -o $$tgz.part $(LIBDUCKDB_URL) && mv $$tgz.part $$tgz; \
+	fi; \
+	echo "$(LIBDUCKDB_SHA256)  $$tgz" | sha256sum -c --quiet || { echo "checksum mismatch for $$tgz"; rm -f $$tgz; exit 1; }; \
+	tar -xzf $$tgz -C $(BUILD)/libduckdb --strip-components=1 package/libduckdb.so
+else
+	@test -e $(DUCKDB_LIB_DIR)/libduckdb.so || { echo "DUCKDB_LIB_DIR=$(DUCKDB_LIB_DIR) holds no libduckdb.so"; exit 1; }
+endif
+
+# --- the collector ---------------------------------------------------------
+# Links the prebuilt libduckdb.so by default (DUCKDB_LIB_DIR, rpath set by
+# collector/build.rs); `make collector BUNDLED=1` compiles DuckDB from source
+# into a static binary instead.
+ifdef BUNDLED
+collector:
+	cargo build --release -p mallard-collector --features bundled
+else
+collector: libduckdb
+	cargo build --release -p mallard-collector
+endif
+
+run: collector
+	$(CARGO_TARGET_DIR)/release/mallard-collector
+
+# --- checks ----------------------------------------------------------------
+test: fmt-check clippy doc unit-test sql-test load-test
+	@echo "make test: all checks passed"
+
+fmt-check:
+	cargo fmt --all --check
+	cd extension && cargo fmt --all --check
+
+clippy: libduckdb
+	cargo clippy --workspace --all-targets -- -D warnings
+	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo clippy --all-targets -- -D warnings
+
+unit-test: libduckdb
+	cargo test --workspace
+	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo test
+
+venvs: $(VENV_REF)/.ok $(VENV_NEWEST)/.ok
+$(VENV_REF)/.ok:
+	python3 -m venv $(VENV_REF)
+	$(VENV_REF)/bin/pip install --quiet duckdb==$(DUCKDB_VERSION) duckdb-cli==$(DUCKDB_VERSION)
+	touch $@
+$(VENV_NEWEST)/.ok:
+	python3 -m venv $(VENV_NEWEST)
+	$(VENV_NEWEST)/bin/pip install --quiet duckdb==$(DUCKDB_PY_NEWEST)
+	touch $@
+
+$(SQLTEST): FORCE
+	cargo build -p mallard-sqltest
+
+# The SQL suite on both supported Python hosts, against the very same file.
+sql-test: $(EXTENSION) $(SQLTEST) venvs
+	MALLARD_EXT=$(EXTENSION) $(SQLTEST) --python $(VENV_REF)/bin/python test/sql/*.test
+	MALLARD_EXT=$(EXTENSION) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
+
+# The DuckDB CLI loads the file, and `make install` makes `LOAD mallard` work.
+load-test: $(EXTENSION) venvs
+	MALLARD_EXT=$(EXTENSION) DUCKDB_CLI=$(DUCKDB_CLI) PYTHON_REF=$(VENV_REF)/bin/python \
+	  PYTHON_NEWEST=$(VENV_NEWEST)/bin/python bash test/load/load_test.sh
+
+# uap-core's test files (real user agents) ship inside the ua-parser package.
+UAP_CORE = $(firstword $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/ua-parser-0.2.2/uap-core))
+
+bench: $(EXTENSION) venvs
+	$(VENV_REF)/bin/python test/bench/scalars.py $(EXTENSION) $(UAP_CORE)
+
+doc: libduckdb
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+
+clean:
+	rm -rf $(BUILD)
+	cargo clean
+
+FORCE:

@@ -1,0 +1,112 @@
+//! The event schema: the columns of the Parquet lake (format v1), in order.
+//!
+//! This list is a public contract. Readers (the extension) accept files that
+//! lack trailing columns, so new columns may only ever be appended.
+
+/// Lake format version written into every Parquet file's metadata.
+pub const LAKE_FORMAT_VERSION: u32 = 1;
+
+/// The DuckDB type of a lake column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Varchar,
+    /// UTC, microseconds.
+    Timestamp,
+    UBigInt,
+    UInteger,
+    USmallInt,
+    UTinyInt,
+    Boolean,
+    /// DECIMAL(18,4)
+    Decimal18x4,
+    /// MAP(VARCHAR, VARCHAR)
+    MapVarchar,
+}
+
+impl ColumnType {
+    /// The type as DuckDB spells it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            ColumnType::Varchar => "VARCHAR",
+            ColumnType::Timestamp => "TIMESTAMP",
+            ColumnType::UBigInt => "UBIGINT",
+            ColumnType::UInteger => "UINTEGER",
+            ColumnType::USmallInt => "USMALLINT",
+            ColumnType::UTinyInt => "UTINYINT",
+            ColumnType::Boolean => "BOOLEAN",
+            ColumnType::Decimal18x4 => "DECIMAL(18,4)",
+            ColumnType::MapVarchar => "MAP(VARCHAR, VARCHAR)",
+        }
+    }
+}
+
+/// One column of the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+}
+
+const fn col(name: &'static str, ty: ColumnType) -> Column {
+    Column { name, ty }
+}
+
+use ColumnType::*;
+
+/// The lake's columns, in file order.
+pub const LAKE_COLUMNS: &[Column] = &[
+    col("site", Varchar),
+    col("ts", Timestamp),
+    col("visitor_id", UBigInt),
+    col("visit_id", UBigInt),
+    col("name", Varchar),
+    col("hostname", Varchar),
+    col("pathname", Varchar),
+    col("referrer", Varchar),
+    col("referrer_source", Varchar),
+    col("utm_source", Varchar),
+    col("utm_medium", Varchar),
+    col("utm_campaign", Varchar),
+    col("utm_content", Varchar),
+    col("utm_term", Varchar),
+    col("browser", Varchar),
+    col("browser_version", Varchar),
+    col("os", Varchar),
+    col("os_version", Varchar),
+    col("device", Varchar),
+    col("screen_width", USmallInt),
+    col("country", Varchar),
+    col("region", Varchar),
+    col("city", Varchar),
+    col("props", MapVarchar),
+    col("revenue_amount", Decimal18x4),
+    col("revenue_currency", Varchar),
+    col("interactive", Boolean),
+    col("engaged_ms", UInteger),
+    col("scroll_depth", UTinyInt),
+];
+
+/// The event name of a pageview.
+pub const PAGEVIEW: &str = "pageview";
+/// The event name of Plausible-style engagement rows (time on page and
+/// scroll depth); they are never counted as events.
+pub const ENGAGEMENT: &str = "engagement";
+
+/// `site, ts, ...` as a SQL column list, e.g. for a `SELECT`.
+pub fn column_list() -> String {
+    LAKE_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_start_with_the_partition_keys() {
+        let mut names: Vec<_> = LAKE_COLUMNS.iter().map(|c| c.name).collect();
+        assert_eq!(&names[..2], &["site", "ts"]);
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), LAKE_COLUMNS.len());
+    }
+}

@@ -1,0 +1,14 @@
+//! `mallard-core`: the pure logic that the `mallard` DuckDB extension and the
+//! `mallard-collector` server share. No DuckDB and no HTTP live here, so every
+//! algorithm is a plain function with plain unit tests, and there is exactly
+//! one implementation of each: the extension's SQL functions and the
+//! collector's ingest pipeline call the same code.
+
+pub mod bot;
+pub mod event;
+pub mod referrer;
+pub mod user_agent;
+pub mod visitor_id;
+
+/// The version string reported by `mallard_version()` and the collector.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

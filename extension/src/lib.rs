@@ -1,0 +1,25 @@
+//! `mallard`: a DuckDB loadable extension for privacy-first web analytics.
+//!
+//! `LOAD mallard` registers the `mallard_*` functions. Each SQL function
+//! family lives in its own module and is a thin shell over `mallard-core`;
+//! all `unsafe` code is confined to [`ffi`].
+
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+pub mod ffi;
+pub mod footer;
+
+mod referrer;
+mod user_agent;
+mod version;
+mod visitor_id;
+
+/// Registers every `mallard_*` function on `con`.
+pub fn register_all(con: &ffi::Connection) -> Result<(), String> {
+    version::register(con)?;
+    visitor_id::register(con)?;
+    user_agent::register(con)?;
+    referrer::register(con)?;
+    Ok(())
+}
