@@ -26,7 +26,7 @@ SQLTEST             := $(CARGO_TARGET_DIR)/debug/mallard-sqltest
 DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
 INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
 
-.PHONY: help extension libduckdb collector run install test fmt-check clippy unit-test \
+.PHONY: help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
         sql-test load-test bench doc venvs clean
 
 help:
@@ -73,18 +73,26 @@ endif
 # collector/build.rs); `make collector BUNDLED=1` compiles DuckDB from source
 # into a static binary instead.
 ifdef BUNDLED
-collector:
+collector: script-size
 	cargo build --release -p mallard-collector --features bundled
 else
-collector: libduckdb
+collector: libduckdb script-size
 	cargo build --release -p mallard-collector
 endif
 
+# Starts the collector with embedded defaults; MALLARD_* variables pass through.
 run: collector
 	$(CARGO_TARGET_DIR)/release/mallard-collector
 
+# The tracking script must stay within 1 KiB gzipped.
+SCRIPT_MAX_GZ := 1024
+script-size:
+	@size=$$(gzip -9c tracking/script.js | wc -c); \
+	if [ $$size -gt $(SCRIPT_MAX_GZ) ]; then echo "tracking/script.js is $$size bytes gzipped; the limit is $(SCRIPT_MAX_GZ)"; exit 1; fi; \
+	echo "tracking/script.js: $$size bytes gzipped (limit $(SCRIPT_MAX_GZ))"
+
 # --- checks ----------------------------------------------------------------
-test: fmt-check clippy doc unit-test sql-test load-test
+test: fmt-check script-size clippy doc unit-test sql-test load-test
 	@echo "make test: all checks passed"
 
 fmt-check:

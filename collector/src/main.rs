@@ -1,13 +1,97 @@
-//! `mallard-collector`: arrives with the collector issue. For now the binary
-//! proves the build links DuckDB and says what is not there yet.
+//! `mallard-collector [--config FILE]`: flags and start-up only; see the
+//! library for everything else.
 
-fn main() {
-    let duckdb = duckdb::Connection::open_in_memory()
-        .and_then(|c| c.query_row("SELECT version()", [], |r| r.get::<_, String>(0)))
-        .unwrap_or_else(|e| format!("unavailable ({e})"));
-    eprintln!(
-        "mallard-collector {} (DuckDB {duckdb}): the collector is not built yet; \
-         the mallard extension is: `make extension`, then LOAD 'build/mallard.duckdb_extension'",
-        mallard_core::VERSION
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mallard_collector::app::App;
+use mallard_collector::config::{self, Config};
+use mallard_collector::log;
+use mallard_collector::server::Server;
+use mallard_collector::shutdown::Shutdown;
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("mallard-collector: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut config_file = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{}", config::help());
+                return ExitCode::SUCCESS;
+            }
+            "-V" | "--version" => {
+                println!("mallard-collector {}", mallard_core::VERSION);
+                return ExitCode::SUCCESS;
+            }
+            "--config" => match args.next() {
+                Some(path) => config_file = Some(path),
+                None => return fail("--config needs a file path"),
+            },
+            other => return fail(&format!("unknown argument {other:?}; see --help")),
+        }
+    }
+    let file_text = match &config_file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) => return fail(&format!("cannot read config file {path}: {e}")),
+        },
+        None => None,
+    };
+    let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("MALLARD_")).collect();
+    let config = match Config::load(file_text.as_deref(), &env) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    log::set_json(config.log_json);
+
+    let shutdown = Shutdown::new();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while shutting down exits at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, shutdown.flag());
+        if let Err(e) = signal_hook::flag::register(signal, shutdown.flag()) {
+            return fail(&format!("cannot install signal handler: {e}"));
+        }
+    }
+    let listener = match TcpListener::bind(config.listen) {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("cannot listen on {}: {e}", config.listen)),
+    };
+    let app = match App::start(config.clone(), shutdown.clone()) {
+        Ok(app) => app,
+        Err(e) => {
+            log::error("start-up failed", &[("error", &e)]);
+            return ExitCode::from(1);
+        }
+    };
+    let server = match Server::start(listener, app.clone(), config.workers, shutdown.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error("cannot start the HTTP server", &[("error", &e)]);
+            app.stop();
+            return ExitCode::from(1);
+        }
+    };
+    log::info(
+        "listening",
+        &[
+            ("addr", &server.addr()),
+            ("data_dir", &config.data_dir.display()),
+            ("workers", &config.workers),
+            ("version", &mallard_core::VERSION),
+        ],
     );
+    while !shutdown.is_triggered() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    log::info("shutting down: flushing buffered events", &[]);
+    server.join();
+    app.stop();
+    ExitCode::SUCCESS
 }

@@ -92,6 +92,51 @@ pub const PAGEVIEW: &str = "pageview";
 /// scroll depth); they are never counted as events.
 pub const ENGAGEMENT: &str = "engagement";
 
+/// One row of the lake: an enriched event, as the collector writes it (and
+/// as its write-ahead log stores it, so replay needs no re-enrichment).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Event {
+    pub site: String,
+    /// Microseconds since the epoch, UTC (server receive time).
+    pub ts: i64,
+    pub visitor_id: u64,
+    pub visit_id: u64,
+    pub name: String,
+    pub hostname: Option<String>,
+    pub pathname: Option<String>,
+    pub referrer: Option<String>,
+    pub referrer_source: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_content: Option<String>,
+    pub utm_term: Option<String>,
+    pub browser: Option<String>,
+    pub browser_version: Option<String>,
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub device: Option<String>,
+    pub screen_width: Option<u16>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub props: Vec<(String, String)>,
+    /// DECIMAL(18,4) as an integer number of 10⁻⁴ units.
+    pub revenue_amount: Option<i64>,
+    pub revenue_currency: Option<String>,
+    pub interactive: Option<bool>,
+    pub engaged_ms: Option<u32>,
+    pub scroll_depth: Option<u8>,
+}
+
+impl Event {
+    /// The UTC date that names the event's partition.
+    pub fn date(&self) -> crate::time::Date {
+        crate::time::Date::of_micros(self.ts)
+    }
+}
+
 /// `site, ts, ...` as a SQL column list, e.g. for a `SELECT`.
 pub fn column_list() -> String {
     LAKE_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")

@@ -6,7 +6,14 @@
 
 pub mod bot;
 pub mod event;
+pub mod lake;
+pub mod page_url;
+pub mod payload;
+pub mod rate_limit;
 pub mod referrer;
+pub mod salt;
+pub mod session;
+pub mod time;
 pub mod user_agent;
 pub mod visitor_id;
 

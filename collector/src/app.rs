@@ -1,0 +1,217 @@
+//! The collector's state and its life cycle: recovery, then the ingest
+//! pipeline, the write-ahead log, the flusher and the housekeeping thread;
+//! on shutdown everything buffered is flushed.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mallard_core::time::{Date, now_micros};
+
+use crate::config::Config;
+use crate::flusher::{self, FlushStats, FlusherOptions};
+use crate::geoip::GeoIp;
+use crate::lake;
+use crate::log;
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::recovery;
+use crate::salts::Salts;
+use crate::wal::{Wal, WalOptions};
+use crate::{db, shutdown::Shutdown};
+
+/// Everything a request handler needs.
+pub struct App {
+    pub config: Config,
+    pub metrics: Arc<Metrics>,
+    pub pipeline: Pipeline,
+    pub wal: Wal,
+    pub flush_stats: Arc<FlushStats>,
+    pub started: Instant,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+    housekeeping: Mutex<Option<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
+    shutdown: Shutdown,
+}
+
+fn context(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
+    let msg = format!("{what} {}", path.display());
+    move |e| io::Error::new(e.kind(), format!("{msg}: {e}"))
+}
+
+impl App {
+    /// Recovers the data directory and starts the background threads.
+    pub fn start(config: Config, shutdown: Shutdown) -> io::Result<Arc<App>> {
+        let lake_dir = config.lake_dir();
+        let wal_dir = config.wal_dir();
+        std::fs::create_dir_all(&config.data_dir).map_err(context("cannot create data directory", &config.data_dir))?;
+        let recovered = recovery::recover(&lake_dir, &wal_dir).map_err(context("cannot recover", &config.data_dir))?;
+        // Compile the uap-core regexes now rather than on the first request.
+        mallard_core::user_agent::warm_up();
+        let today = Date::of_micros(now_micros());
+        let salts = Salts::open(&config.data_dir, config.salt_rotation, today)
+            .map_err(context("cannot open salts in", &config.data_dir))?;
+        let geoip = config.geoip_db.as_deref().and_then(|path| match GeoIp::open(path) {
+            Ok(db) => {
+                log::info("GeoIP database loaded", &[("path", &path.display()), ("type", &db.database_type())]);
+                Some(db)
+            }
+            Err(e) => {
+                log::warn(
+                    "GeoIP database not loaded; locations stay empty",
+                    &[("path", &path.display()), ("error", &e)],
+                );
+                None
+            }
+        });
+        let pipeline = Pipeline::new(config.sites.clone(), config.allow_localhost, config.rate_limit, geoip, salts);
+        let duck = db::open("512MB", 1).map_err(|e| io::Error::other(format!("cannot start DuckDB: {e}")))?;
+        restore_visits(&pipeline, &duck, &lake_dir, &recovered.events);
+
+        let metrics = Arc::new(Metrics::default());
+        let flush_stats = Arc::new(FlushStats::default());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (sealed_tx, sealed_rx) = mpsc::channel();
+        let wal = Wal::start(
+            WalOptions {
+                dir: wal_dir.clone(),
+                first_seq: recovered.next_seq,
+                flush_interval: config.flush_interval,
+                flush_events: config.flush_events,
+                queue: config.queue,
+            },
+            sealed_tx,
+            Arc::clone(&metrics),
+        )
+        .map_err(context("cannot open the write-ahead log in", &wal_dir))?;
+        let flusher = flusher::start(
+            FlusherOptions {
+                lake_dir,
+                wal_dir,
+                compact_files: config.compact_files,
+                flush_interval: config.flush_interval,
+            },
+            sealed_rx,
+            duck,
+            Arc::clone(&metrics),
+            Arc::clone(&flush_stats),
+            Arc::clone(&stopping),
+        )?;
+        let app = Arc::new(App {
+            config,
+            metrics,
+            pipeline,
+            wal,
+            flush_stats,
+            started: Instant::now(),
+            flusher: Mutex::new(Some(flusher)),
+            housekeeping: Mutex::new(None),
+            stopping,
+            shutdown,
+        });
+        let weak = Arc::downgrade(&app);
+        let housekeeping = std::thread::Builder::new().name("housekeeping".into()).spawn(move || {
+            let mut last = Instant::now();
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                let Some(app) = weak.upgrade() else { return };
+                if app.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                if last.elapsed() >= Duration::from_secs(30) {
+                    app.housekeeping();
+                    last = Instant::now();
+                }
+            }
+        })?;
+        *app.housekeeping.lock().unwrap_or_else(|e| e.into_inner()) = Some(housekeeping);
+        Ok(app)
+    }
+
+    /// Salt rotation, visit expiry and gauges; runs every 30 seconds.
+    fn housekeeping(&self) {
+        let now = now_micros();
+        match self.pipeline.salts.rotate(Date::of_micros(now)) {
+            Ok(true) => log::info("visitor-id salt rotated; salts older than the previous period destroyed", &[]),
+            Ok(false) => {}
+            Err(e) => log::error("salt rotation failed", &[("error", &e)]),
+        }
+        let open = self.pipeline.expire_visits(now);
+        self.metrics.set_gauge("mallard_open_visits", open as f64);
+        self.metrics.set_gauge("mallard_buffered_events", self.buffered_events() as f64);
+    }
+
+    /// Acknowledged events not yet in Parquet.
+    pub fn buffered_events(&self) -> usize {
+        self.wal.stats.buffered.load(Ordering::Relaxed)
+            + self.flush_stats.pending.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    pub fn shutdown_handle(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Seals and flushes everything buffered, then stops the threads.
+    pub fn stop(&self) {
+        self.wal.shutdown();
+        self.stopping.store(true, Ordering::Relaxed);
+        if let Some(t) = self.flusher.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.housekeeping.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        log::info("stopped; every acknowledged event is in the lake or the write-ahead log", &[]);
+    }
+}
+
+/// Re-opens the visits that were still open at the last shutdown or crash,
+/// so a restart does not split them: from the replayed WAL and the lake's
+/// events of the last session gap.
+fn restore_visits(
+    pipeline: &Pipeline,
+    duck: &duckdb::Connection,
+    lake_dir: &Path,
+    replayed: &[mallard_core::event::Event],
+) {
+    let now = now_micros();
+    let since = now - mallard_core::session::SESSION_GAP_MICROS;
+    let recent_days = [Date::of_micros(since), Date::of_micros(now)];
+    let mut files = Vec::new();
+    if let Ok(partitions) = lake::scan(lake_dir) {
+        for p in partitions.iter().filter(|p| recent_days.contains(&p.date)) {
+            files.extend(p.visible().into_iter().map(|f| db::quote(&f.path.to_string_lossy())));
+        }
+    }
+    let mut restored = 0usize;
+    if !files.is_empty() {
+        let sql = format!(
+            "SELECT visitor_id, arg_max(visit_id, ts), epoch_us(max(ts)) FROM read_parquet([{}], hive_partitioning = false) \
+             WHERE ts >= make_timestamp(?) AND name <> 'engagement' GROUP BY visitor_id",
+            files.join(", ")
+        );
+        let result = duck.prepare(&sql).and_then(|mut stmt| {
+            let rows =
+                stmt.query_map([since], |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?, r.get::<_, i64>(2)?)))?;
+            for row in rows {
+                let (visitor, visit, last) = row?;
+                pipeline.restore_visit(visitor, visit, last);
+                restored += 1;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            log::warn("could not read recent visits from the lake; open visits may split", &[("error", &e)]);
+        }
+    }
+    for e in replayed.iter().filter(|e| e.ts >= since && e.name != mallard_core::event::ENGAGEMENT) {
+        pipeline.restore_visit(e.visitor_id, e.visit_id, e.ts);
+    }
+    if restored > 0 || !replayed.is_empty() {
+        log::info("open visits restored", &[("from_lake", &restored), ("from_wal", &replayed.len())]);
+    }
+}

@@ -1,0 +1,187 @@
+//! Compaction: merges a partition's small Parquet files into fewer, larger
+//! ones, so a day ends as one file per partition and queries open few files.
+//!
+//! Tiered: a file's tier is ⌊log_T(flushes it covers)⌋ with T =
+//! `compact_files`; T adjacent files of one tier merge into one of the next
+//! tier, so a busy day holds a few dozen files at most and each event is
+//! rewritten only a few times. A closed partition (its day is over) merges
+//! into a single file. Each merge writes the new file under a temp name,
+//! fsyncs it, renames it into place (from then on readers skip the files it
+//! replaces, see `mallard_core::lake::visible`), then deletes the old files.
+
+use std::io;
+use std::path::Path;
+use std::time::Instant;
+
+use duckdb::Connection;
+use mallard_core::event::LAKE_COLUMNS;
+use mallard_core::lake::file_name;
+use mallard_core::time::Date;
+
+use crate::db::quote;
+use crate::files::sync_dir;
+use crate::lake::{self, LakeFile, Partition};
+use crate::log;
+use crate::metrics::Metrics;
+
+fn tier(f: &LakeFile, t: u64) -> u32 {
+    (f.to - f.from + 1).checked_ilog(t).unwrap_or(0)
+}
+
+/// The files of `partition` to merge next, if any.
+pub fn plan(partition: &Partition, closed: bool, t: usize) -> Option<Vec<LakeFile>> {
+    let visible: Vec<LakeFile> = partition.visible().into_iter().cloned().collect();
+    if closed {
+        return (visible.len() > 1).then_some(visible);
+    }
+    let t = t.max(2) as u64;
+    let mut start = 0;
+    while start < visible.len() {
+        let level = tier(&visible[start], t);
+        let end = (start..visible.len()).find(|&i| tier(&visible[i], t) != level).unwrap_or(visible.len());
+        if (end - start) as u64 >= t {
+            return Some(visible[start..start + t as usize].to_vec());
+        }
+        start = end;
+    }
+    None
+}
+
+fn to_io(e: duckdb::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Merges `files` (adjacent, visible files of one partition) into one.
+pub fn merge(db: &Connection, dir: &Path, files: &[LakeFile]) -> io::Result<LakeFile> {
+    let from = files.iter().map(|f| f.from).min().expect("at least one file");
+    let to = files.iter().map(|f| f.to).max().expect("at least one file");
+    let list = files.iter().map(|f| quote(&f.path.to_string_lossy())).collect::<Vec<_>>().join(", ");
+    let source = format!("read_parquet([{list}], union_by_name = true, hive_partitioning = false)");
+    // Files from older versions may lack later columns: select them as NULL.
+    let present: Vec<String> = {
+        let mut stmt =
+            db.prepare(&format!("SELECT column_name FROM (DESCRIBE SELECT * FROM {source})")).map_err(to_io)?;
+        stmt.query_map([], |r| r.get::<_, String>(0)).map_err(to_io)?.collect::<Result<_, _>>().map_err(to_io)?
+    };
+    let select = LAKE_COLUMNS
+        .iter()
+        .map(|c| {
+            if present.iter().any(|p| p == c.name) {
+                format!("CAST({0} AS {1}) AS {0}", c.name, c.ty.sql())
+            } else {
+                format!("CAST(NULL AS {1}) AS {0}", c.name, c.ty.sql())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = file_name(from, to);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(&name);
+    db.execute_batch(&format!(
+        "COPY (SELECT {select} FROM {source} ORDER BY visitor_id, ts) TO {} \
+         (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000, KV_METADATA {{'mallard.lake_format': '1'}})",
+        quote(&tmp.to_string_lossy())
+    ))
+    .map_err(to_io)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    let bytes = std::fs::metadata(&tmp)?.len();
+    std::fs::rename(&tmp, &path)?;
+    sync_dir(dir)?;
+    // From here readers skip the old files; deleting them is housekeeping.
+    for f in files {
+        std::fs::remove_file(&f.path)?;
+    }
+    sync_dir(dir)?;
+    Ok(LakeFile { path, from, to, bytes })
+}
+
+/// Deletes files hidden by a wider one (left behind by a crash mid-merge).
+fn remove_hidden(partition: &Partition) -> io::Result<()> {
+    let visible: Vec<_> = partition.visible().into_iter().map(|f| f.path.clone()).collect();
+    let mut removed = false;
+    for f in &partition.files {
+        if !visible.contains(&f.path) {
+            std::fs::remove_file(&f.path)?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(&partition.dir)?;
+    }
+    Ok(())
+}
+
+/// One compaction pass over the lake. `open_since` is the first date that
+/// may still receive events. Returns the number of merges done.
+pub fn run(db: &Connection, lake_dir: &Path, open_since: Date, t: usize, metrics: &Metrics) -> io::Result<usize> {
+    let mut merges = 0;
+    for mut partition in lake::scan(lake_dir)? {
+        lake::remove_temp_files(&partition)?;
+        remove_hidden(&partition)?;
+        loop {
+            partition = lake::read_partition(&partition.site, partition.date, &partition.dir)?;
+            let Some(files) = plan(&partition, partition.date < open_since, t) else { break };
+            let started = Instant::now();
+            let merged = merge(db, &partition.dir, &files)?;
+            metrics.compaction_duration.observe(started.elapsed());
+            metrics.inc("mallard_compaction_runs_total", "", 1.0);
+            merges += 1;
+            log::info(
+                "compacted",
+                &[
+                    ("site", &partition.site),
+                    ("date", &partition.date),
+                    ("files", &files.len()),
+                    ("bytes", &merged.bytes),
+                ],
+            );
+        }
+    }
+    Ok(merges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn part(ranges: &[(u64, u64)]) -> Partition {
+        Partition {
+            site: "a.com".into(),
+            date: Date::parse("2026-11-28").unwrap(),
+            dir: PathBuf::from("/x"),
+            files: ranges
+                .iter()
+                .map(|&(from, to)| LakeFile { path: PathBuf::from(format!("/x/{from}-{to}")), from, to, bytes: 1 })
+                .collect(),
+        }
+    }
+
+    fn ranges(files: Option<Vec<LakeFile>>) -> Option<Vec<(u64, u64)>> {
+        files.map(|f| f.iter().map(|f| (f.from, f.to)).collect())
+    }
+
+    #[test]
+    fn tiers_merge_in_groups_of_t() {
+        assert_eq!(ranges(plan(&part(&[(1, 1), (2, 2), (3, 3)]), false, 4)), None);
+        assert_eq!(
+            ranges(plan(&part(&[(1, 1), (2, 2), (3, 3), (5, 5)]), false, 4)),
+            Some(vec![(1, 1), (2, 2), (3, 3), (5, 5)])
+        );
+        // a tier-1 file followed by three tier-0 files: nothing yet
+        assert_eq!(ranges(plan(&part(&[(1, 4), (5, 5), (6, 6), (7, 7)]), false, 4)), None);
+        // four tier-1 files merge
+        assert_eq!(
+            ranges(plan(&part(&[(1, 4), (5, 8), (9, 12), (13, 16), (17, 17)]), false, 4)),
+            Some(vec![(1, 4), (5, 8), (9, 12), (13, 16)])
+        );
+    }
+
+    #[test]
+    fn closed_partitions_become_one_file() {
+        assert_eq!(ranges(plan(&part(&[(1, 4), (5, 5)]), true, 16)), Some(vec![(1, 4), (5, 5)]));
+        assert_eq!(ranges(plan(&part(&[(1, 4)]), true, 16)), None);
+        // hidden files are not merged again
+        assert_eq!(ranges(plan(&part(&[(1, 1), (1, 4)]), true, 16)), None);
+    }
+}

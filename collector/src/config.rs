@@ -1,0 +1,285 @@
+//! Settings: embedded defaults, overridden by a TOML file (`--config`), then by
+//! `MALLARD_*` environment variables (the environment wins). Every setting is
+//! listed in [`SETTINGS`], which `--help` prints; an invalid value stops
+//! start-up with a message naming the setting and what it accepts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mallard_core::salt::Rotation;
+
+/// One setting: its TOML key (the env var is `MALLARD_` + upper case), its
+/// default, and what it does.
+pub struct Setting {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+const fn s(key: &'static str, default: &'static str, help: &'static str) -> Setting {
+    Setting { key, default, help }
+}
+
+/// Every setting the collector reads.
+pub const SETTINGS: &[Setting] = &[
+    s("listen", "127.0.0.1:8000", "address and port to listen on"),
+    s("data_dir", "./data", "where the lake, the write-ahead log, salts and settings live"),
+    s("sites", "", "comma-separated sites (domains) to accept events for; empty accepts every site"),
+    s("geoip_db", "", "path to a GeoLite2/DB-IP City .mmdb file; empty or missing leaves locations empty"),
+    s("trust_proxy", "false", "take the client IP from X-Forwarded-For / X-Real-IP (only behind your own proxy)"),
+    s("salt_rotation", "day", "how often the visitor-id salt changes: day, week or month"),
+    s("flush_interval", "10s", "write buffered events to Parquet at least this often"),
+    s("flush_events", "50000", "write buffered events to Parquet once this many are waiting"),
+    s("rate_limit", "0", "events per second accepted per site (excess is dropped); 0 = unlimited"),
+    s("allow_localhost", "false", "record events from localhost pages (normally dropped)"),
+    s("compact_files", "16", "same-size Parquet files in one partition that trigger a merge"),
+    s("queue", "20000", "events waiting for the write-ahead log before ingestion answers 503"),
+    s("workers", "0", "HTTP worker threads; 0 = 4 per CPU core"),
+    s("metrics_token", "", "if set, GET /metrics requires `Authorization: Bearer <token>`"),
+    s("log_format", "text", "log format: text or json"),
+];
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub sites: Vec<String>,
+    pub geoip_db: Option<PathBuf>,
+    pub trust_proxy: bool,
+    pub salt_rotation: Rotation,
+    pub flush_interval: Duration,
+    pub flush_events: usize,
+    pub rate_limit: f64,
+    pub allow_localhost: bool,
+    pub compact_files: usize,
+    pub queue: usize,
+    pub workers: usize,
+    pub metrics_token: Option<String>,
+    pub log_json: bool,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The environment variable of a setting.
+pub fn env_name(key: &str) -> String {
+    format!("MALLARD_{}", key.to_ascii_uppercase())
+}
+
+impl Config {
+    /// Defaults, then `file` (TOML text), then `env` (name → value).
+    pub fn load(file: Option<&str>, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let mut raw: BTreeMap<&'static str, (String, String)> =
+            SETTINGS.iter().map(|s| (s.key, (s.default.to_string(), "default".to_string()))).collect();
+        if let Some(text) = file {
+            let table: toml::Table =
+                text.parse().map_err(|e| ConfigError(format!("config file is not valid TOML: {e}")))?;
+            for (key, value) in table {
+                let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
+                    let known: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
+                    return Err(ConfigError(format!(
+                        "unknown setting {key:?} in config file; known: {}",
+                        known.join(", ")
+                    )));
+                };
+                let text = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                raw.insert(setting.key, (text, format!("{key} in the config file")));
+            }
+        }
+        for setting in SETTINGS {
+            if let Some(value) = env.get(&env_name(setting.key)) {
+                raw.insert(setting.key, (value.clone(), env_name(setting.key)));
+            }
+        }
+        let get = |key: &str| raw.get(key).expect("every setting has a default");
+        let parse = |key: &str, what: &str, ok: &dyn Fn(&str) -> bool| -> Result<String, ConfigError> {
+            let (value, origin) = get(key);
+            if ok(value.trim()) {
+                Ok(value.trim().to_string())
+            } else {
+                Err(ConfigError(format!("invalid {origin}={value:?}: expected {what}")))
+            }
+        };
+        let boolean = |key: &str| -> Result<bool, ConfigError> {
+            parse(key, "true or false", &|v| matches!(v, "true" | "false" | "1" | "0" | "yes" | "no"))
+                .map(|v| matches!(v.as_str(), "true" | "1" | "yes"))
+        };
+        let number = |key: &str, min: u64| -> Result<usize, ConfigError> {
+            parse(key, &format!("a whole number ≥ {min}"), &|v| v.parse::<u64>().is_ok_and(|n| n >= min))
+                .map(|v| v.parse::<usize>().unwrap_or(usize::MAX))
+        };
+        let listen = parse("listen", "host:port, e.g. 127.0.0.1:8000", &|v| v.parse::<SocketAddr>().is_ok())?
+            .parse()
+            .expect("checked");
+        let sites: Vec<String> =
+            get("sites").0.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect();
+        if let Some(bad) = sites.iter().find(|s| !mallard_core::lake::valid_site(s)) {
+            return Err(ConfigError(format!(
+                "invalid {}: {bad:?} is not a host name (letters, digits, '-' and '.')",
+                get("sites").1
+            )));
+        }
+        let optional_path = |key: &str| {
+            let v = get(key).0.trim().to_string();
+            (!v.is_empty()).then(|| PathBuf::from(v))
+        };
+        let salt_rotation = {
+            let (value, origin) = get("salt_rotation");
+            value.parse::<Rotation>().map_err(|e| ConfigError(format!("invalid {origin}: {e}")))?
+        };
+        let flush_interval = {
+            let (value, origin) = get("flush_interval");
+            parse_duration(value).filter(|d| !d.is_zero()).ok_or_else(|| {
+                ConfigError(format!("invalid {origin}={value:?}: expected a duration like 10s, 500ms or 2m"))
+            })?
+        };
+        let rate_limit = parse("rate_limit", "a number of events per second ≥ 0", &|v| {
+            v.parse::<f64>().is_ok_and(|r| r.is_finite() && r >= 0.0)
+        })?
+        .parse()
+        .expect("checked");
+        let log_json = parse("log_format", "text or json", &|v| matches!(v, "text" | "json"))? == "json";
+        let workers = match number("workers", 0)? {
+            0 => 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        };
+        Ok(Config {
+            listen,
+            data_dir: PathBuf::from(get("data_dir").0.trim()),
+            sites,
+            geoip_db: optional_path("geoip_db"),
+            trust_proxy: boolean("trust_proxy")?,
+            salt_rotation,
+            flush_interval,
+            flush_events: number("flush_events", 1)?,
+            rate_limit,
+            allow_localhost: boolean("allow_localhost")?,
+            compact_files: number("compact_files", 2)?,
+            queue: number("queue", 1)?,
+            workers,
+            metrics_token: Some(get("metrics_token").0.trim().to_string()).filter(|t| !t.is_empty()),
+            log_json,
+        })
+    }
+
+    pub fn lake_dir(&self) -> PathBuf {
+        self.data_dir.join("lake")
+    }
+
+    pub fn wal_dir(&self) -> PathBuf {
+        self.data_dir.join("wal")
+    }
+}
+
+/// `10s`, `500ms`, `2m`, `1h`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (number, unit) = t.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((t, "s"), |i| t.split_at(i));
+    let n: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+/// The `--help` text: every setting with its environment variable and default.
+pub fn help() -> String {
+    let mut out = String::from(
+        "mallard-collector: ingests web analytics events into a Parquet lake and serves the stats API.\n\n\
+         Usage: mallard-collector [--config FILE]\n\n\
+         Options:\n  --config FILE   read settings from a TOML file (environment variables win)\n  \
+         --help          show this help\n  --version       show the version\n\n\
+         Settings (TOML key / environment variable, default):\n",
+    );
+    for s in SETTINGS {
+        let default = if s.default.is_empty() { "(empty)" } else { s.default };
+        out.push_str(&format!("  {:<16} {:<24} default {}\n      {}\n", s.key, env_name(s.key), default, s.help));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::load(None, &BTreeMap::new()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.flush_interval, Duration::from_secs(10));
+        assert_eq!(c.flush_events, 50_000);
+        assert!(c.sites.is_empty() && c.geoip_db.is_none() && !c.trust_proxy);
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let file = "listen = \"0.0.0.0:9000\"\nsites = [\"a.com\", \"b.com\"]\nflush_events = 10\n";
+        let c = Config::load(Some(file), &env(&[("MALLARD_LISTEN", "127.0.0.1:9100")])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.sites, vec!["a.com", "b.com"]);
+        assert_eq!(c.flush_events, 10);
+    }
+
+    #[test]
+    fn invalid_settings_say_what_is_allowed() {
+        let cases = [
+            ("MALLARD_LISTEN", "nope", "host:port"),
+            ("MALLARD_FLUSH_INTERVAL", "soon", "duration"),
+            ("MALLARD_SALT_ROTATION", "hourly", "day, week or month"),
+            ("MALLARD_SITES", "../etc", "not a host name"),
+            ("MALLARD_FLUSH_EVENTS", "0", "whole number"),
+            ("MALLARD_LOG_FORMAT", "xml", "text or json"),
+            ("MALLARD_TRUST_PROXY", "maybe", "true or false"),
+        ];
+        for (k, v, want) in cases {
+            let e = Config::load(None, &env(&[(k, v)])).unwrap_err().0;
+            assert!(e.contains(k) && e.contains(want), "{e}");
+        }
+        assert!(Config::load(Some("bogus = 1"), &BTreeMap::new()).unwrap_err().0.contains("unknown setting"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("x"), None);
+    }
+
+    #[test]
+    fn help_lists_every_setting() {
+        let h = help();
+        for s in SETTINGS {
+            assert!(h.contains(&env_name(s.key)));
+        }
+    }
+}

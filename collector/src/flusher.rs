@@ -1,0 +1,147 @@
+//! The flusher: the one thread that writes the lake. It turns sealed WAL
+//! segments into Parquet files (one per partition the segment touches),
+//! deletes each segment once its files are durable, and compacts between
+//! flushes. Being the only writer, it needs no locks on the lake.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use duckdb::Connection;
+use mallard_core::event::Event;
+use mallard_core::lake::partition_dir;
+use mallard_core::time::{Date, now_micros};
+
+use crate::files::sync_dir;
+use crate::lake::read_partition;
+use crate::lake_writer::write_file;
+use crate::metrics::Metrics;
+use crate::wal::{Sealed, segment_path};
+use crate::{compactor, log};
+
+/// What `/health/detailed` reports about flushing.
+#[derive(Default)]
+pub struct FlushStats {
+    /// µs since the epoch of the last successful flush (0 = none yet).
+    pub last_flush: AtomicI64,
+    /// Events sealed but not yet written to Parquet.
+    pub pending: AtomicI64,
+    pub last_error: Mutex<Option<String>>,
+    pub healthy: AtomicBool,
+}
+
+pub struct FlusherOptions {
+    pub lake_dir: PathBuf,
+    pub wal_dir: PathBuf,
+    pub compact_files: usize,
+    pub flush_interval: Duration,
+}
+
+/// Writes one sealed segment's events: a file per partition not already
+/// holding them (a retry after a crash skips finished partitions), then
+/// deletes the segment.
+pub fn flush(lake_dir: &Path, wal_dir: &Path, seq: u64, events: &[Event]) -> io::Result<usize> {
+    let mut by_partition: BTreeMap<(String, Date), Vec<Event>> = BTreeMap::new();
+    for e in events {
+        by_partition.entry((e.site.clone(), e.date())).or_default().push(e.clone());
+    }
+    let mut files = 0;
+    for ((site, date), mut events) in by_partition {
+        let dir = lake_dir.join(partition_dir(&site, date));
+        if dir.exists() && read_partition(&site, date, &dir)?.covers(seq) {
+            continue;
+        }
+        write_file(&dir, seq, seq, &mut events)?;
+        files += 1;
+    }
+    let segment = segment_path(wal_dir, seq);
+    match std::fs::remove_file(&segment) {
+        Ok(()) => sync_dir(wal_dir)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(files)
+}
+
+/// Starts the flusher thread; it ends when `sealed` disconnects and every
+/// sealed segment has been written.
+pub fn start(
+    opts: FlusherOptions,
+    sealed: Receiver<Sealed>,
+    db: Connection,
+    metrics: Arc<Metrics>,
+    stats: Arc<FlushStats>,
+    stopping: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    stats.healthy.store(true, Ordering::Relaxed);
+    std::thread::Builder::new().name("flusher".into()).spawn(move || {
+        let mut last_compaction = Instant::now() - Duration::from_secs(3600);
+        loop {
+            match sealed.recv_timeout(Duration::from_secs(5)) {
+                Ok(segment) => write_with_retry(&opts, segment, &metrics, &stats, &stopping),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // Compact after flushes, and at least every minute (a day ending
+            // closes partitions without any flush).
+            if last_compaction.elapsed() >= Duration::from_secs(60) || stats.pending.load(Ordering::Relaxed) == 0 {
+                let open_since = Date::of_micros(now_micros() - 2 * opts.flush_interval.as_micros() as i64);
+                if let Err(e) = compactor::run(&db, &opts.lake_dir, open_since, opts.compact_files, &metrics) {
+                    log::error("compaction failed; will retry", &[("error", &e)]);
+                }
+                last_compaction = Instant::now();
+            }
+        }
+    })
+}
+
+fn write_with_retry(
+    opts: &FlusherOptions,
+    segment: Sealed,
+    metrics: &Metrics,
+    stats: &FlushStats,
+    stopping: &AtomicBool,
+) {
+    stats.pending.fetch_add(segment.events.len() as i64, Ordering::Relaxed);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let started = Instant::now();
+        match flush(&opts.lake_dir, &opts.wal_dir, segment.seq, &segment.events) {
+            Ok(files) => {
+                metrics.flush_duration.observe(started.elapsed());
+                metrics.inc("mallard_flushes_total", "", 1.0);
+                metrics.inc("mallard_flushed_events_total", "", segment.events.len() as f64);
+                stats.last_flush.store(now_micros(), Ordering::Relaxed);
+                stats.pending.fetch_sub(segment.events.len() as i64, Ordering::Relaxed);
+                stats.healthy.store(true, Ordering::Relaxed);
+                *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                log::info(
+                    "flushed",
+                    &[("segment", &segment.seq), ("events", &segment.events.len()), ("files", &files)],
+                );
+                return;
+            }
+            Err(e) => {
+                stats.healthy.store(false, Ordering::Relaxed);
+                *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                log::error(
+                    "flush failed; the events stay in the write-ahead log, retrying",
+                    &[("segment", &segment.seq), ("error", &e)],
+                );
+                if stopping.load(Ordering::Relaxed) {
+                    // Shutting down: the segment stays in the WAL and the
+                    // next start-up's recovery writes it.
+                    return;
+                }
+                // Retrying this segment before taking the next keeps flushes in order.
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `mallard-collector`: receives events from the tracking script, makes them
+//! durable in a write-ahead log, enriches them through the ingest pipeline
+//! and writes the Parquet lake the `mallard` extension reads.
+//!
+//! The binary (`main.rs`) only parses flags; everything else is here so tests
+//! and tools can start a collector on any listener.
+
+pub mod app;
+pub mod compactor;
+pub mod config;
+pub mod db;
+pub mod files;
+pub mod flusher;
+pub mod geoip;
+pub mod http;
+pub mod lake;
+pub mod lake_writer;
+pub mod log;
+pub mod metrics;
+pub mod pipeline;
+pub mod recovery;
+pub mod routes;
+pub mod salts;
+pub mod server;
+pub mod shutdown;
+pub mod wal;

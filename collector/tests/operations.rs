@@ -1,0 +1,145 @@
+//! Operations endpoints and start-up: health, metrics (with and without a
+//! token), `--help`, invalid settings, graceful shutdown.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+#[test]
+fn health_endpoints() {
+    let c = Collector::start(&[]);
+    let (status, body) = get(&c.url("/health"));
+    assert_eq!((status, body.contains("ok")), (200, true));
+    let (status, body) = get(&c.url("/health/ready"));
+    assert_eq!((status, body.contains("ready")), (200, true));
+    assert_eq!(post_event(&c, r#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#).status, 202);
+    c.wait_flushed();
+    let (status, body) = get(&c.url("/health/detailed"));
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["version"], mallard_core::VERSION);
+    assert_eq!(v["buffered_events"], 0);
+    assert_eq!(v["geoip_loaded"], false);
+    assert_eq!(v["salt_rotation"], "day");
+    assert!(v["last_flush"].is_string());
+    assert_eq!(v["partitions"][0]["site"], "example.com");
+    assert_eq!(v["partitions"][0]["files"], 1);
+    assert!(v["wal_bytes"].is_number() && v["uptime_seconds"].is_number());
+}
+
+#[test]
+fn metrics_count_events_requests_and_flushes() {
+    let c = Collector::start(&[]);
+    for _ in 0..3 {
+        post_event(&c, r#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#);
+    }
+    request(
+        "POST",
+        &c.url("/api/event"),
+        &[("User-Agent", "curl/8")],
+        br#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#,
+    );
+    request("POST", &c.url("/api/event"), &[("User-Agent", CHROME)], b"{");
+    c.wait_flushed();
+    let (status, text) = get(&c.url("/metrics"));
+    assert_eq!(status, 200);
+    for want in [
+        "mallard_events_accepted_total 3",
+        "mallard_events_dropped_total{reason=\"bot\"} 1",
+        "mallard_events_rejected_total{status=\"400\"} 1",
+        "mallard_http_requests_total{route=\"/api/event\",status=\"202\"} 4",
+        "mallard_http_requests_total{route=\"/api/event\",status=\"400\"} 1",
+        "mallard_http_request_duration_seconds_count{route=\"/api/event\"} 5",
+        "mallard_flushed_events_total 3",
+        "# TYPE mallard_wal_fsync_duration_seconds histogram",
+        "# TYPE mallard_flush_duration_seconds histogram",
+        "mallard_compaction_runs_total",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+}
+
+#[test]
+fn metrics_token_is_enforced() {
+    let c = Collector::start(&[("MALLARD_METRICS_TOKEN", "s3cret-token")]);
+    assert_eq!(request("GET", &c.url("/metrics"), &[], b"").status, 401);
+    assert_eq!(request("GET", &c.url("/metrics"), &[("Authorization", "Bearer wrong")], b"").status, 401);
+    assert_eq!(request("GET", &c.url("/metrics"), &[("Authorization", "Bearer s3cret-token")], b"").status, 200);
+}
+
+#[test]
+fn help_lists_every_setting_with_its_default() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (var, default) in [
+        ("MALLARD_LISTEN", "127.0.0.1:8000"),
+        ("MALLARD_DATA_DIR", "./data"),
+        ("MALLARD_FLUSH_INTERVAL", "10s"),
+        ("MALLARD_FLUSH_EVENTS", "50000"),
+        ("MALLARD_SALT_ROTATION", "day"),
+        ("MALLARD_GEOIP_DB", "(empty)"),
+    ] {
+        let line = text.lines().find(|l| l.contains(var)).unwrap_or_else(|| panic!("{var} missing:\n{text}"));
+        assert!(line.contains(default), "{line}");
+    }
+}
+
+#[test]
+fn invalid_settings_stop_start_up_with_a_clear_message() {
+    for (var, value, want) in [
+        ("MALLARD_LISTEN", "nowhere", "expected host:port"),
+        ("MALLARD_FLUSH_INTERVAL", "often", "duration"),
+        ("MALLARD_SALT_ROTATION", "hourly", "day, week or month"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector")).env(var, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(var) && err.contains(want), "{err}");
+    }
+    let dir = temp_dir("cfg");
+    let file = dir.join("mallard.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nflush_events = \"many\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector")).arg("--config").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("flush_events"));
+}
+
+#[test]
+fn a_config_file_is_read_and_the_environment_wins() {
+    let dir = temp_dir("cfgfile");
+    let file = dir.join("mallard.toml");
+    // The file's listen address is unusable; the environment's (port 0) wins.
+    std::fs::write(&file, "listen = \"192.0.2.1:1\"\nsites = [\"only.example\"]\n").unwrap();
+    let c = Collector::start_with_args(&dir, &["--config", file.to_str().unwrap()], &[]);
+    // and the file's site allow-list applies
+    let r = post_event(&c, r#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#);
+    assert_eq!(r.header("x-mallard-dropped"), Some("unknown-site"));
+    let r = post_event(&c, r#"{"n":"pageview","u":"https://only.example/","d":"only.example"}"#);
+    assert_eq!((r.status, r.header("x-mallard-dropped")), (202, None));
+}
+
+#[test]
+fn sigterm_flushes_what_is_buffered() {
+    // A flush interval of an hour: only the shutdown can write these events.
+    let c = Collector::start(&[("MALLARD_FLUSH_INTERVAL", "1h")]);
+    for i in 0..5 {
+        let body = format!(r#"{{"n":"pageview","u":"https://example.com/{i}","d":"example.com"}}"#);
+        assert_eq!(post_event(&c, &body).status, 202);
+    }
+    let lake = c.lake();
+    let data = c.stop();
+    assert_eq!(scalar(&lake, "SELECT count(*) FROM {lake}"), "5");
+    assert_eq!(
+        std::fs::read_dir(data.join("wal"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref().unwrap().path().extension().is_some_and(|x| x == "wal")
+                    && e.as_ref().unwrap().metadata().unwrap().len() > 0
+            })
+            .count(),
+        0
+    );
+}

@@ -1,0 +1,111 @@
+//! UTC calendar arithmetic on plain integers: timestamps are microseconds
+//! since the Unix epoch (DuckDB's TIMESTAMP), dates are days since the epoch.
+//!
+//! Two small, well-known conversions (Howard Hinnant's `days_from_civil` /
+//! `civil_from_days`) are all the lake and the salt rotation need, so no
+//! calendar crate is pulled into the shared core.
+
+pub const MICROS_PER_SECOND: i64 = 1_000_000;
+pub const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// A proleptic Gregorian date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Date {
+    /// Days since 1970-01-01.
+    pub fn to_days(self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` after 1970-01-01.
+    pub fn from_days(days: i64) -> Self {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+
+    /// The UTC date of a timestamp in microseconds.
+    pub fn of_micros(ts: i64) -> Self {
+        Self::from_days(ts.div_euclid(MICROS_PER_DAY))
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut parts = s.splitn(3, '-');
+        let year: i32 = parts.next()?.parse().ok()?;
+        let month: u32 = parts.next()?.parse().ok()?;
+        let day: u32 = parts.next()?.parse().ok()?;
+        let date = Date { year, month, day };
+        // Round-tripping rejects 2026-02-30 and friends.
+        (s.len() == 10 && (1..=12).contains(&month) && Self::from_days(date.to_days()) == date).then_some(date)
+    }
+
+    /// Monday = 0 … Sunday = 6.
+    pub fn weekday(self) -> u32 {
+        (self.to_days() + 3).rem_euclid(7) as u32
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Now, in microseconds since the epoch.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_known_dates() {
+        assert_eq!(Date { year: 1970, month: 1, day: 1 }.to_days(), 0);
+        assert_eq!(Date { year: 2026, month: 11, day: 28 }.to_days(), 20_785);
+        assert_eq!(Date::from_days(20_785), Date { year: 2026, month: 11, day: 28 });
+        assert_eq!(Date::from_days(-1), Date { year: 1969, month: 12, day: 31 });
+        for d in -800_000..800_000 {
+            if d % 997 == 0 {
+                assert_eq!(Date::from_days(d).to_days(), d);
+            }
+        }
+    }
+
+    #[test]
+    fn parse_and_display() {
+        let d = Date::parse("2024-02-29").unwrap();
+        assert_eq!(d.to_string(), "2024-02-29");
+        assert_eq!(Date::parse("2023-02-29"), None);
+        assert_eq!(Date::parse("2023-13-01"), None);
+        assert_eq!(Date::parse("2023-1-01"), None);
+        assert_eq!(Date::parse("../../x"), None);
+    }
+
+    #[test]
+    fn weekday_and_micros() {
+        assert_eq!(Date::parse("2026-11-30").unwrap().weekday(), 0); // a Monday
+        assert_eq!(Date::of_micros(MICROS_PER_DAY - 1), Date { year: 1970, month: 1, day: 1 });
+        assert_eq!(Date::of_micros(-1), Date { year: 1969, month: 12, day: 31 });
+    }
+}
