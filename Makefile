@@ -27,7 +27,7 @@ DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
 INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
 
 .PHONY: help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
-        sql-test load-test bench doc venvs clean
+        sql-test load-test browser-test bench doc venvs clean
 
 help:
 	@echo "make run        build and start the collector (embedded defaults, no config needed)"
@@ -92,7 +92,7 @@ script-size:
 	echo "tracking/script.js: $$size bytes gzipped (limit $(SCRIPT_MAX_GZ))"
 
 # --- checks ----------------------------------------------------------------
-test: fmt-check script-size clippy doc unit-test sql-test load-test
+test: fmt-check script-size clippy doc unit-test sql-test load-test browser-test
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -103,16 +103,34 @@ clippy: libduckdb
 	cargo clippy --workspace --all-targets -- -D warnings
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo clippy --all-targets -- -D warnings
 
-unit-test: libduckdb
-	cargo test --workspace
+GEOIP_TEST_DB = $(shell $(VENV_REF)/bin/python -c 'import _maxminddb_geolite2 as m, os; print(os.path.join(os.path.dirname(m.__file__), "GeoLite2-City.mmdb"))')
+
+unit-test: libduckdb venvs
+	MALLARD_TEST_PYTHON=$(VENV_REF)/bin/python MALLARD_TEST_GEOIP_DB=$(GEOIP_TEST_DB) cargo test --workspace
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo test
 
-venvs: $(VENV_REF)/.ok $(VENV_NEWEST)/.ok
-$(VENV_REF)/.ok:
-	python3 -m venv $(VENV_REF)
-	$(VENV_REF)/bin/pip install --quiet duckdb==$(DUCKDB_VERSION) duckdb-cli==$(DUCKDB_VERSION)
+# The tracker in real headless Chromium (Debian's chromium, playwright-core).
+test/browser/node_modules/.ok: test/browser/package-lock.json
+	cd test/browser && npm ci --no-audit --no-fund --silent
 	touch $@
-$(VENV_NEWEST)/.ok:
+
+browser-test: test/browser/node_modules/.ok venvs libduckdb
+	cargo build -p mallard-collector
+	@command -v $(CHROMIUM) >/dev/null || { echo "browser-test needs Chromium at $(CHROMIUM) (apt-get install chromium)"; exit 1; }
+	cd test/browser && CHROMIUM=$(CHROMIUM) MALLARD_COLLECTOR_BIN=$(CARGO_TARGET_DIR)/debug/mallard-collector \
+	  DUCKDB_CLI=$(DUCKDB_CLI) npm test --silent
+
+CHROMIUM ?= /usr/bin/chromium
+
+venvs: $(VENV_REF)/.ok-2 $(VENV_NEWEST)/.ok-2
+# The reference host also carries a real GeoLite2 City database and an
+# independent MaxMind reader for the GeoIP tests.
+$(VENV_REF)/.ok-2:
+	python3 -m venv $(VENV_REF)
+	$(VENV_REF)/bin/pip install --quiet duckdb==$(DUCKDB_VERSION) duckdb-cli==$(DUCKDB_VERSION) \
+	  maxminddb==3.2.0 maxminddb-geolite2==2018.703
+	touch $@
+$(VENV_NEWEST)/.ok-2:
 	python3 -m venv $(VENV_NEWEST)
 	$(VENV_NEWEST)/bin/pip install --quiet duckdb==$(DUCKDB_PY_NEWEST)
 	touch $@
@@ -133,8 +151,13 @@ load-test: $(EXTENSION) venvs
 # uap-core's test files (real user agents) ship inside the ua-parser package.
 UAP_CORE = $(firstword $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/ua-parser-0.2.2/uap-core))
 
-bench: $(EXTENSION) venvs
+bench: $(EXTENSION) venvs collector
+	cargo build --release -p mallard-loadgen
 	$(VENV_REF)/bin/python test/bench/scalars.py $(EXTENSION) $(UAP_CORE)
+	$(VENV_REF)/bin/python test/bench/ingest.py $(CARGO_TARGET_DIR)/release/mallard-collector \
+	  $(CARGO_TARGET_DIR)/release/mallard-loadgen $(BENCH_SECONDS)
+
+BENCH_SECONDS ?= 20
 
 doc: libduckdb
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

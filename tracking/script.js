@@ -16,4 +16,4 @@ E(d,"click",function(e){var a=e.target.closest&&e.target.closest("a[href]");if(a
 H("outbound")&&a.host!=l.host&&/^http/.test(a.protocol)&&send("Outbound Link: Click",{props:{url:a.href}});
 H("downloads")&&/\.(pdf|zip|docx?|xlsx?|pptx?|csv|txt|dmg|exe|msi|apk|gz|7z|rar|mp[34]|mov|epub|iso)$/i.test(a.pathname)&&send("File Download",{props:{url:a.href}})}},!0);
 var q=w.mallard&&w.mallard.q||[];w.mallard=function(n,o){o=o||{};send(n,o,o.callback)};
-for(var i=0;i<q.length;i++)w.mallard.apply(w,q[i]);page()}(window,document)
+page();for(var i=0;i<q.length;i++)w.mallard.apply(w,q[i])}(window,document)

@@ -36,6 +36,24 @@ pub struct App {
     housekeeping: Mutex<Option<JoinHandle<()>>>,
     stopping: Arc<AtomicBool>,
     shutdown: Shutdown,
+    /// Held for the collector's lifetime: one writer per data directory.
+    _lock: std::fs::File,
+}
+
+/// Takes the data directory's exclusive lock, so two collectors (or a
+/// collector and an offline `compact`) never write the same lake.
+pub fn lock_data_dir(data_dir: &Path) -> io::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir).map_err(context("cannot create data directory", data_dir))?;
+    let path = data_dir.join(".lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is in use by another mallard-collector", data_dir.display()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 fn context(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
@@ -48,7 +66,7 @@ impl App {
     pub fn start(config: Config, shutdown: Shutdown) -> io::Result<Arc<App>> {
         let lake_dir = config.lake_dir();
         let wal_dir = config.wal_dir();
-        std::fs::create_dir_all(&config.data_dir).map_err(context("cannot create data directory", &config.data_dir))?;
+        let lock = lock_data_dir(&config.data_dir)?;
         let recovered = recovery::recover(&lake_dir, &wal_dir).map_err(context("cannot recover", &config.data_dir))?;
         // Compile the uap-core regexes now rather than on the first request.
         mallard_core::user_agent::warm_up();
@@ -83,6 +101,7 @@ impl App {
                 flush_interval: config.flush_interval,
                 flush_events: config.flush_events,
                 queue: config.queue,
+                commit_window: config.commit_window,
             },
             sealed_tx,
             Arc::clone(&metrics),
@@ -112,6 +131,7 @@ impl App {
             housekeeping: Mutex::new(None),
             stopping,
             shutdown,
+            _lock: lock,
         });
         let weak = Arc::downgrade(&app);
         let housekeeping = std::thread::Builder::new().name("housekeeping".into()).spawn(move || {

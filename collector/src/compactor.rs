@@ -140,6 +140,13 @@ pub fn run(db: &Connection, lake_dir: &Path, open_since: Date, t: usize, metrics
     Ok(merges)
 }
 
+/// Offline: merges every partition of the lake into one file per partition
+/// (`mallard-collector compact`). The caller holds the data directory lock.
+pub fn compact_all(db: &Connection, lake_dir: &Path, metrics: &Metrics) -> io::Result<usize> {
+    let far_future = Date { year: 9999, month: 12, day: 31 };
+    run(db, lake_dir, far_future, 2, metrics)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

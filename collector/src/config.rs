@@ -35,7 +35,12 @@ pub const SETTINGS: &[Setting] = &[
     s("rate_limit", "0", "events per second accepted per site (excess is dropped); 0 = unlimited"),
     s("allow_localhost", "false", "record events from localhost pages (normally dropped)"),
     s("compact_files", "16", "same-size Parquet files in one partition that trigger a merge"),
-    s("queue", "20000", "events waiting for the write-ahead log before ingestion answers 503"),
+    s("queue", "20000", "ingest requests waiting for the write-ahead log before ingestion answers 503"),
+    s(
+        "commit_window",
+        "1ms",
+        "under concurrent load, how long a WAL group commit waits to gather more events (0 = never)",
+    ),
     s("workers", "0", "HTTP worker threads; 0 = 4 per CPU core"),
     s("metrics_token", "", "if set, GET /metrics requires `Authorization: Bearer <token>`"),
     s("log_format", "text", "log format: text or json"),
@@ -56,6 +61,7 @@ pub struct Config {
     pub allow_localhost: bool,
     pub compact_files: usize,
     pub queue: usize,
+    pub commit_window: Duration,
     pub workers: usize,
     pub metrics_token: Option<String>,
     pub log_json: bool,
@@ -153,6 +159,12 @@ impl Config {
                 ConfigError(format!("invalid {origin}={value:?}: expected a duration like 10s, 500ms or 2m"))
             })?
         };
+        let commit_window = {
+            let (value, origin) = get("commit_window");
+            parse_duration(value).filter(|d| *d <= Duration::from_millis(100)).ok_or_else(|| {
+                ConfigError(format!("invalid {origin}={value:?}: expected a duration up to 100ms, like 1ms"))
+            })?
+        };
         let rate_limit = parse("rate_limit", "a number of events per second ≥ 0", &|v| {
             v.parse::<f64>().is_ok_and(|r| r.is_finite() && r >= 0.0)
         })?
@@ -176,6 +188,7 @@ impl Config {
             allow_localhost: boolean("allow_localhost")?,
             compact_files: number("compact_files", 2)?,
             queue: number("queue", 1)?,
+            commit_window,
             workers,
             metrics_token: Some(get("metrics_token").0.trim().to_string()).filter(|t| !t.is_empty()),
             log_json,
@@ -210,7 +223,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub fn help() -> String {
     let mut out = String::from(
         "mallard-collector: ingests web analytics events into a Parquet lake and serves the stats API.\n\n\
-         Usage: mallard-collector [--config FILE]\n\n\
+         Usage: mallard-collector [serve|compact] [--config FILE]\n\n\
+         Commands:\n  serve           run the collector (the default)\n  \
+         compact         merge every lake partition into one file, then exit (offline: stop the server first)\n\n\
          Options:\n  --config FILE   read settings from a TOML file (environment variables win)\n  \
          --help          show this help\n  --version       show the version\n\n\
          Settings (TOML key / environment variable, default):\n",

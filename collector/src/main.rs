@@ -18,8 +18,12 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
     let mut config_file = None;
+    let mut command = None;
+    if args.peek().is_some_and(|a| !a.starts_with('-')) {
+        command = args.next();
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
@@ -50,7 +54,30 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     log::set_json(config.log_json);
+    match command.as_deref() {
+        None | Some("serve") => serve(config),
+        Some("compact") => compact(&config),
+        Some(other) => fail(&format!("unknown command {other:?}; commands: serve (default), compact")),
+    }
+}
 
+/// `mallard-collector compact`: merges every partition into one file, offline.
+fn compact(config: &Config) -> ExitCode {
+    let result = mallard_collector::app::lock_data_dir(&config.data_dir).and_then(|_lock| {
+        let db = mallard_collector::db::open("1GB", 1).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let metrics = mallard_collector::metrics::Metrics::default();
+        mallard_collector::compactor::compact_all(&db, &config.lake_dir(), &metrics)
+    });
+    match result {
+        Ok(merges) => {
+            log::info("compacted the lake", &[("merges", &merges)]);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("compaction failed: {e}")),
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
     let shutdown = Shutdown::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while shutting down exits at once.

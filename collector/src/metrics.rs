@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Upper bounds of the latency histograms, in seconds.
@@ -19,12 +19,12 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// One atomic add for the bucket (cumulated when rendered), one for the
+    /// count and one for the sum: cheap enough for every request.
     pub fn observe(&self, d: Duration) {
         let secs = d.as_secs_f64();
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            if secs <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
@@ -32,8 +32,10 @@ impl Histogram {
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
         for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
@@ -43,13 +45,21 @@ impl Histogram {
     }
 }
 
+/// Request counts and latency of one route.
+#[derive(Default)]
+struct RouteStats {
+    statuses: Mutex<BTreeMap<u16, u64>>,
+    latency: Histogram,
+}
+
 /// Every metric the collector exports.
 #[derive(Default)]
 pub struct Metrics {
     /// (metric, labels) → value
     counters: Mutex<BTreeMap<(&'static str, String), f64>>,
     gauges: Mutex<BTreeMap<&'static str, f64>>,
-    requests: Mutex<BTreeMap<String, std::sync::Arc<Histogram>>>,
+    /// Per route: requests by status, and latency. Read-locked on the hot path.
+    requests: RwLock<BTreeMap<&'static str, Arc<RouteStats>>>,
     pub flush_duration: Histogram,
     pub wal_fsync: Histogram,
     pub compaction_duration: Histogram,
@@ -59,7 +69,6 @@ const HELP: &[(&str, &str, &str)] = &[
     ("mallard_events_accepted_total", "counter", "Events written to the write-ahead log."),
     ("mallard_events_dropped_total", "counter", "Events dropped on purpose, by reason."),
     ("mallard_events_rejected_total", "counter", "Requests rejected as malformed (4xx) or unavailable (5xx)."),
-    ("mallard_http_requests_total", "counter", "HTTP requests by route and status."),
     ("mallard_flushes_total", "counter", "Parquet flushes."),
     ("mallard_flushed_events_total", "counter", "Events written to Parquet by flushes."),
     ("mallard_compaction_runs_total", "counter", "Partition merges."),
@@ -76,10 +85,14 @@ impl Metrics {
     }
 
     /// Records one HTTP request.
-    pub fn request(&self, route: &str, status: u16, took: Duration) {
-        self.inc("mallard_http_requests_total", &format!("route=\"{route}\",status=\"{status}\""), 1.0);
-        let hist = lock(&self.requests).entry(route.to_string()).or_default().clone();
-        hist.observe(took);
+    pub fn request(&self, route: &'static str, status: u16, took: Duration) {
+        let existing = self.requests.read().unwrap_or_else(|e| e.into_inner()).get(route).cloned();
+        let stats = match existing {
+            Some(s) => s,
+            None => self.requests.write().unwrap_or_else(|e| e.into_inner()).entry(route).or_default().clone(),
+        };
+        *lock(&stats.statuses).entry(status).or_default() += 1;
+        stats.latency.observe(took);
     }
 
     /// The current value of a counter (for tests and `/health/detailed`).
@@ -101,17 +114,25 @@ impl Metrics {
                     let _ = writeln!(out, "{n}{{{labels}}} {v}");
                 }
             }
-            if !any && !name.contains("dropped") && !name.contains("http_requests") && !name.contains("rejected") {
+            if !any && !name.contains("dropped") && !name.contains("rejected") {
                 let _ = writeln!(out, "{name} 0");
             }
         }
         for (name, value) in lock(&self.gauges).iter() {
             let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
         }
+        let requests = self.requests.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let _ = writeln!(out, "# HELP mallard_http_requests_total HTTP requests by route and status.");
+        let _ = writeln!(out, "# TYPE mallard_http_requests_total counter");
+        for (route, stats) in &requests {
+            for (status, n) in lock(&stats.statuses).iter() {
+                let _ = writeln!(out, "mallard_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+        }
         let _ = writeln!(out, "# HELP mallard_http_request_duration_seconds HTTP request latency by route.");
         let _ = writeln!(out, "# TYPE mallard_http_request_duration_seconds histogram");
-        for (route, hist) in lock(&self.requests).iter() {
-            hist.render(&mut out, "mallard_http_request_duration_seconds", &format!("route=\"{route}\""));
+        for (route, stats) in &requests {
+            stats.latency.render(&mut out, "mallard_http_request_duration_seconds", &format!("route=\"{route}\""));
         }
         for (name, help, hist) in [
             ("mallard_flush_duration_seconds", "Time to write one flush to Parquet.", &self.flush_duration),

@@ -143,3 +143,44 @@ fn sigterm_flushes_what_is_buffered() {
         0
     );
 }
+
+#[test]
+fn one_collector_per_data_directory() {
+    let c = Collector::start(&[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
+        .env("MALLARD_LISTEN", "127.0.0.1:0")
+        .env("MALLARD_DATA_DIR", &c.data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another mallard-collector"));
+    // and the offline compaction refuses too while the server runs
+    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
+        .arg("compact")
+        .env("MALLARD_DATA_DIR", &c.data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn offline_compaction_leaves_one_file_per_partition() {
+    let c = Collector::start(&[("MALLARD_FLUSH_INTERVAL", "30ms"), ("MALLARD_COMPACT_FILES", "64")]);
+    for i in 0..8 {
+        let body = format!(r#"{{"n":"pageview","u":"https://example.com/{i}","d":"example.com"}}"#);
+        assert_eq!(post_event(&c, &body).status, 202);
+        std::thread::sleep(std::time::Duration::from_millis(60));
+    }
+    let data = c.stop();
+    let lake_dir = data.join("lake");
+    let files = |dir: &std::path::Path| mallard_collector::lake::scan(dir).unwrap()[0].files.len();
+    assert!(files(&lake_dir) > 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
+        .arg("compact")
+        .env("MALLARD_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files(&lake_dir), 1);
+    assert_eq!(scalar(&lake_dir, "SELECT count(*) FROM {lake}"), "8");
+}

@@ -97,36 +97,62 @@ pub const ENGAGEMENT: &str = "engagement";
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Event {
+    // `None` fields are left out of the serialized form (the WAL record):
+    // most are empty, and a smaller record is cheaper to write and fsync.
     pub site: String,
     /// Microseconds since the epoch, UTC (server receive time).
     pub ts: i64,
     pub visitor_id: u64,
     pub visit_id: u64,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pathname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub referrer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub referrer_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub utm_campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub utm_term: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub browser_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_width: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub props: Vec<(String, String)>,
     /// DECIMAL(18,4) as an integer number of 10⁻⁴ units.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revenue_amount: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revenue_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interactive: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub engaged_ms: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scroll_depth: Option<u8>,
 }
 

@@ -8,6 +8,7 @@ use tiny_http::{Method, Request};
 
 use crate::app::App;
 use crate::http::{self, Reply, header};
+use crate::metrics::Metrics;
 
 mod event;
 mod health;
@@ -24,15 +25,17 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/metrics", &["GET"]),
 ];
 
-pub fn handle(app: &App, mut request: Request) {
+pub fn handle(app: &App, request: Request) {
     let started = Instant::now();
     let (path, query) = http::split_url(request.url());
     let (path, query) = (path.to_string(), query.to_string());
     let method = request.method().clone();
     let route = ROUTES.iter().find(|(p, _)| *p == path);
     let reply: Reply = match (&method, path.as_str()) {
-        (Method::Post, "/api/event") => event::post(app, &mut request),
-        (Method::Get, "/api/event") => event::pixel(app, &request, &query),
+        // Ingestion answers once the event is durable, from the WAL's
+        // responder thread: these take the request and respond themselves.
+        (Method::Post, "/api/event") => return event::post(app, request, started),
+        (Method::Get, "/api/event") => return event::pixel(app, request, &query, started),
         (Method::Options, "/api/event") => event::preflight(),
         (Method::Get | Method::Head, "/js/script.js") => script::get(),
         (Method::Get | Method::Head, "/health") => health::live(),
@@ -47,8 +50,12 @@ pub fn handle(app: &App, mut request: Request) {
             None => http::error(404, &format!("no such endpoint: {path}")),
         },
     };
+    respond(&app.metrics, request, reply, route.map_or("other", |(p, _)| p), started);
+}
+
+/// Sends `reply` and records the request in the metrics.
+pub(crate) fn respond(metrics: &Metrics, request: Request, reply: Reply, route: &'static str, started: Instant) {
     let status = reply.status_code().0;
-    let label = route.map_or("other", |(p, _)| p);
     let _ = request.respond(reply);
-    app.metrics.request(label, status, started.elapsed());
+    metrics.request(route, status, started.elapsed());
 }

@@ -1,0 +1,116 @@
+"""Ingest benchmark: a release collector on loopback with the WAL on.
+
+Reports, in one run on this machine: sustained throughput (wrk, and our
+closed-loop load generator), p50/p99 latency at a fixed 2 000 req/s (open
+loop, no coordinated omission), collector RSS under load, and stored bytes
+per event before and after compaction.
+
+Usage: ingest.py <collector> <loadgen> [seconds]
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import duckdb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def start(collector: str, data: str) -> tuple[subprocess.Popen, str]:
+    env = dict(os.environ, MALLARD_LISTEN="127.0.0.1:0", MALLARD_DATA_DIR=data,
+               MALLARD_TRUST_PROXY="true", MALLARD_LOG_FORMAT="json")
+    proc = subprocess.Popen([collector], env=env, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        entry = json.loads(line)
+        if entry.get("msg") == "listening":
+            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+            return proc, entry["addr"]
+    raise SystemExit("collector did not start")
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0, True
+
+    def run(self):
+        while self.running:
+            try:
+                with open(f"/proc/{self.pid}/status") as f:
+                    rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+                self.peak = max(self.peak, rss)
+            except (OSError, AttributeError):
+                pass
+            time.sleep(0.1)
+
+
+def loadgen(binary: str, addr: str, *args: str) -> dict:
+    out = subprocess.run([binary, "--target", addr, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def lake_stats(data: str) -> tuple[int, int, int]:
+    lake = os.path.join(data, "lake")
+    files = [os.path.join(d, f) for d, _, fs in os.walk(lake) for f in fs if f.endswith(".parquet")]
+    size = sum(os.path.getsize(f) for f in files)
+    events = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{lake}/**/*.parquet', hive_partitioning = false)").fetchone()[0]
+    return events, size, len(files)
+
+
+def main() -> None:
+    collector, gen = sys.argv[1], sys.argv[2]
+    seconds = sys.argv[3] if len(sys.argv) > 3 else "20"
+    data = tempfile.mkdtemp(prefix="mallard-bench-ingest-")
+    proc, addr = start(collector, data)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    print(f"ingest bench: collector at {addr}, data in {data}, {os.cpu_count()} CPUs, loads on the same machine")
+    if shutil.which("wrk"):
+        # One wrk thread: on 2 cores, a second one competes with the collector.
+        def wrk(secs: str) -> str:
+            return subprocess.run(["wrk", "-t1", "-c64", f"-d{secs}s", "--latency", "-s",
+                                   os.path.join(HERE, "ingest.lua"), f"http://{addr}/"],
+                                  capture_output=True, text=True, check=True).stdout
+        wrk("3")  # warm up
+        out = wrk(seconds)
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p99 = re.search(r"99%\s+(\S+)", out).group(1)
+        errors = re.search(r"Socket errors:.*|Non-2xx.*", out)
+        print(f"  throughput, wrk -t1 -c64 ({seconds}s):        {rps:10.0f} events/s   (p99 {p99})"
+              + (f"  [{errors.group(0)}]" if errors else ""))
+    else:
+        loadgen(gen, addr, "--duration", "3", "--connections", "32")  # warm up
+    closed = loadgen(gen, addr, "--duration", seconds, "--connections", "64")
+    print(f"  throughput, loadgen closed-loop 64 conns:  {closed['throughput_per_s']:10.0f} events/s   "
+          f"(p99 {closed['latency_ms']['p99']:.1f} ms, statuses {closed['statuses']})")
+    fixed = loadgen(gen, addr, "--rate", "2000", "--duration", seconds, "--connections", "32")
+    lat = fixed["latency_ms"]
+    print(f"  latency at 2 000 req/s (open loop):        p50 {lat['p50']:.2f} ms   p99 {lat['p99']:.2f} ms   "
+          f"p99.9 {lat['p999']:.2f} ms   ({fixed['answered']} answered, {fixed['errors']} errors)")
+    idle = loadgen(gen, addr, "--rate", "200", "--duration", "5", "--connections", "8")
+    print(f"  latency at 200 req/s (unloaded):           p50 {idle['latency_ms']['p50']:.2f} ms   "
+          f"p99 {idle['latency_ms']['p99']:.2f} ms")
+    sampler.running = False
+    print(f"  collector peak RSS under load:             {sampler.peak / 1024:10.1f} MiB")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    events, size, files = lake_stats(data)
+    print(f"  lake before full compaction:               {size / events:10.1f} bytes/event ({events} events, {files} files)")
+    subprocess.run([collector, "compact"], env=dict(os.environ, MALLARD_DATA_DIR=data), check=True,
+                   stderr=subprocess.DEVNULL)
+    events, size, files = lake_stats(data)
+    print(f"  lake after compaction:                     {size / events:10.1f} bytes/event ({events} events, {files} files)")
+    shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
