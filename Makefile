@@ -27,7 +27,7 @@ DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
 INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
 
 .PHONY: help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
-        sql-test load-test browser-test bench doc venvs clean
+        sql-test load-test browser-test bench doc venvs fixtures clean
 
 help:
 	@echo "make run        build and start the collector (embedded defaults, no config needed)"
@@ -139,9 +139,15 @@ $(SQLTEST): FORCE
 	cargo build -p mallard-sqltest
 
 # The SQL suite on both supported Python hosts, against the very same file.
+SQL_TEST_ENV = MALLARD_EXT=$(EXTENSION) FIXTURE_LAKE=$(CURDIR)/test/fixtures/lake
 sql-test: $(EXTENSION) $(SQLTEST) venvs
-	MALLARD_EXT=$(EXTENSION) $(SQLTEST) --python $(VENV_REF)/bin/python test/sql/*.test
-	MALLARD_EXT=$(EXTENSION) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
+	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_REF)/bin/python test/sql/*.test
+	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
+
+# Rewrites the committed fixture lake from test/fixtures/lake.sql (plain DuckDB).
+fixtures: venvs
+	rm -rf test/fixtures/lake
+	cd test/fixtures && grep -o "TO 'lake/[^']*/" lake.sql | cut -d"'" -f2 | sort -u | xargs mkdir -p && $(DUCKDB_CLI) < lake.sql
 
 # The DuckDB CLI loads the file, and `make install` makes `LOAD mallard` work.
 load-test: $(EXTENSION) venvs

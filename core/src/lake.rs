@@ -9,6 +9,12 @@
 //! reader must then see only the file with the widest range — [`visible`]
 //! decides, and every Mallard reader applies it, so readers see each event
 //! exactly once at every moment, even mid-compaction or after a crash.
+//!
+//! Hot files, `<seq>.<part>.hot` (Parquet too), hold events of flush `seq`
+//! that are acknowledged but not yet flushed, written every second so that
+//! queries see fresh data. A reader includes a hot file only while no lake
+//! file of its partition covers `seq`; once one does, the hot file is stale
+//! (and deleted a little later, after any reader that listed it is done).
 
 use crate::time::Date;
 
@@ -33,6 +39,75 @@ pub fn parse_file_name(name: &str) -> Option<(u64, u64)> {
     let from = u64::from_str_radix(from, 16).ok()?;
     let to = u64::from_str_radix(to, 16).ok()?;
     (from <= to).then_some((from, to))
+}
+
+/// The name of part `part` of flush `seq`'s hot data in a partition.
+pub fn hot_file_name(seq: u64, part: u32) -> String {
+    format!("{seq:016x}.{part:08x}.hot")
+}
+
+/// The `(seq, part)` of a hot file name.
+pub fn parse_hot_file_name(name: &str) -> Option<(u64, u32)> {
+    let stem = name.strip_suffix(".hot")?;
+    let (seq, part) = stem.split_once('.')?;
+    if seq.len() != 16 || part.len() != 8 {
+        return None;
+    }
+    Some((u64::from_str_radix(seq, 16).ok()?, u32::from_str_radix(part, 16).ok()?))
+}
+
+/// Of a listing of lake paths (`…/site=<s>/date=<d>/<file>`, e.g. from a
+/// glob), the files a reader must read for dates in `from..=to` (either end
+/// open): per partition, the visible lake files and the hot files of flushes
+/// no lake file covers yet. Other `.parquet` files (a lake written by
+/// another tool, e.g. DuckDB's `COPY … PARTITION_BY`) are read as they are;
+/// hidden and temporary files are never read.
+pub fn readable_files(paths: &[String], from: Option<Date>, to: Option<Date>) -> Vec<String> {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Partition<'a> {
+        lake: Vec<(&'a str, (u64, u64))>,
+        hot: Vec<(&'a str, u64)>,
+        foreign: Vec<&'a str>,
+    }
+    let mut partitions: BTreeMap<(&str, &str), Partition<'_>> = BTreeMap::new();
+    for path in paths {
+        let mut parts = path.rsplitn(4, ['/', '\\']);
+        let (Some(name), Some(date_dir), Some(site_dir)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Some(date), Some(site)) = (date_dir.strip_prefix("date="), site_dir.strip_prefix("site=")) else {
+            continue;
+        };
+        let Some(day) = Date::parse(date) else { continue };
+        if from.is_some_and(|f| day < f) || to.is_some_and(|t| day > t) {
+            continue;
+        }
+        let partition = partitions.entry((site, date)).or_default();
+        if let Some(range) = parse_file_name(name) {
+            partition.lake.push((path, range));
+        } else if let Some((seq, _)) = parse_hot_file_name(name) {
+            partition.hot.push((path, seq));
+        } else if name.ends_with(".parquet") && !name.starts_with('.') {
+            partition.foreign.push(path);
+        }
+    }
+    let mut out = Vec::new();
+    for p in partitions.values() {
+        let ranges: Vec<_> = p.lake.iter().map(|(_, r)| *r).collect();
+        for ((path, _), keep) in p.lake.iter().zip(visible(&ranges)) {
+            if keep {
+                out.push(path.to_string());
+            }
+        }
+        for (path, seq) in &p.hot {
+            if !ranges.iter().any(|(f, t)| f <= seq && seq <= t) {
+                out.push(path.to_string());
+            }
+        }
+        out.extend(p.foreign.iter().map(|f| f.to_string()));
+    }
+    out
 }
 
 /// For the files of one partition (their flush ranges), which ones a reader
@@ -90,6 +165,37 @@ mod tests {
         // a duplicate range is read once
         assert_eq!(visible(&[(5, 5), (5, 5)]), vec![true, false]);
         assert_eq!(visible(&[]), Vec::<bool>::new());
+    }
+
+    #[test]
+    fn readers_take_visible_lake_files_and_uncovered_hot_files() {
+        let d = "lake/site=a.com/date=2026-11-28";
+        let paths: Vec<String> = [
+            format!("{d}/{}", file_name(1, 1)),
+            format!("{d}/{}", file_name(2, 2)),
+            format!("{d}/{}", file_name(1, 2)),
+            format!("{d}/{}", hot_file_name(2, 0)),
+            format!("{d}/{}", hot_file_name(3, 0)),
+            format!("{d}/{}", hot_file_name(3, 1)),
+            format!("{d}/.{}.tmp", file_name(4, 4)),
+            format!("{d}/data_0.parquet"),
+            format!("lake/site=a.com/date=2026-11-27/{}", file_name(9, 9)),
+            format!("lake/site=a.com/date=2026-12-01/{}", file_name(9, 9)),
+        ]
+        .into();
+        let got = readable_files(&paths, Date::parse("2026-11-27"), Date::parse("2026-11-30"));
+        assert_eq!(
+            got,
+            vec![
+                format!("lake/site=a.com/date=2026-11-27/{}", file_name(9, 9)),
+                format!("{d}/{}", file_name(1, 2)),
+                format!("{d}/{}", hot_file_name(3, 0)),
+                format!("{d}/{}", hot_file_name(3, 1)),
+                format!("{d}/data_0.parquet"),
+            ]
+        );
+        assert_eq!(parse_hot_file_name(&hot_file_name(7, 3)), Some((7, 3)));
+        assert_eq!(parse_hot_file_name("x.hot"), None);
     }
 
     #[test]

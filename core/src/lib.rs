@@ -5,12 +5,15 @@
 //! collector's ingest pipeline call the same code.
 
 pub mod bot;
+pub mod dimension;
 pub mod event;
+pub mod filter;
 pub mod lake;
 pub mod page_url;
 pub mod payload;
 pub mod rate_limit;
 pub mod referrer;
+pub mod report;
 pub mod salt;
 pub mod session;
 pub mod time;

@@ -11,12 +11,22 @@ pub mod ffi;
 pub mod footer;
 
 mod referrer;
+mod report;
 mod user_agent;
 mod version;
 mod visitor_id;
 
-/// Registers every `mallard_*` function on `con`.
+/// Registers every `mallard_*` function on `con` (the host database).
 pub fn register_all(con: &ffi::Connection) -> Result<(), String> {
+    register_private(con)?;
+    report::register(con)?;
+    Ok(())
+}
+
+/// Registers the functions the report SQL may call, on the private instance
+/// the table functions run their queries in (the table functions themselves
+/// are not needed there).
+pub fn register_private(con: &ffi::Connection) -> Result<(), String> {
     version::register(con)?;
     visitor_id::register(con)?;
     user_agent::register(con)?;

@@ -4,23 +4,31 @@
 //! error or panic in a callback becomes a SQL error here and never unwinds
 //! into DuckDB.
 
+mod database;
 mod entry;
 mod scalar;
+mod table;
 mod types;
+mod value;
 mod vector;
 
 pub use entry::DUCKDB_C_API_VERSION;
 pub use scalar::{ScalarFn, ScalarFunction};
+pub use table::{Args, BindFn, TableFunction};
 pub use types::{LogicalType, TypeId};
+pub use value::Value;
 pub use vector::{Chunk, Interval, Strings, VectorMut};
 
 use libduckdb_sys as sys;
 
-/// A connection to the database the extension is being loaded into; lives
-/// only during `LOAD` (the host's handles must not be kept past it).
+/// A DuckDB connection: to the host database during `LOAD` only (the host's
+/// handles must not be kept past it), or to the private instance.
 pub struct Connection {
     raw: sys::duckdb_connection,
 }
+
+// SAFETY: a DuckDB connection may move between threads (used by one at a time).
+unsafe impl Send for Connection {}
 
 impl Drop for Connection {
     fn drop(&mut self) {

@@ -123,6 +123,12 @@ impl<'a> Chunk<'a> {
         self.len == 0
     }
 
+    /// The number of columns.
+    pub fn columns(&self) -> usize {
+        // SAFETY: the chunk is valid.
+        unsafe { sys::duckdb_data_chunk_get_column_count(self.raw) as usize }
+    }
+
     fn vector(&self, col: usize) -> Result<sys::duckdb_vector, String> {
         // SAFETY: the chunk is valid; the column count bounds the index.
         unsafe {

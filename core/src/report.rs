@@ -1,0 +1,446 @@
+//! Reports: the SQL behind each `mallard_*` table function, assembled from
+//! the files in `sql/` (embedded at build time) and bound parameters.
+//!
+//! Only closed-list fragments (column names of known dimensions, time
+//! granularities, filter operators) are placed into the SQL text; every
+//! value a user or browser supplies — site, dates, filter values, property
+//! keys, time zone — travels as a bound parameter.
+
+use std::collections::BTreeMap;
+
+use crate::dimension::{Dimension, Level};
+use crate::event::LAKE_COLUMNS;
+use crate::filter::{Filter, Op};
+use crate::time::{Date, MICROS_PER_DAY};
+
+const SCOPE: &str = include_str!("../../sql/scope.sql");
+const VISIT_ATTRIBUTES: &str = include_str!("../../sql/visit_attributes.sql");
+const EV: &str = include_str!("../../sql/ev.sql");
+const VISITS: &str = include_str!("../../sql/visits.sql");
+const METRICS: &str = include_str!("../../sql/metrics.sql");
+const TIMESERIES: &str = include_str!("../../sql/timeseries.sql");
+const BREAKDOWN_PAGE: &str = include_str!("../../sql/breakdown_page.sql");
+const BREAKDOWN_EVENT: &str = include_str!("../../sql/breakdown_event.sql");
+const BREAKDOWN_VISIT: &str = include_str!("../../sql/breakdown_visit.sql");
+const SESSIONS: &str = include_str!("../../sql/sessions.sql");
+const EVENTS: &str = include_str!("../../sql/events.sql");
+const REALTIME: &str = include_str!("../../sql/realtime.sql");
+
+/// A bound parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Varchar(String),
+    VarcharList(Vec<String>),
+    /// Microseconds since the epoch.
+    Timestamp(i64),
+    BigInt(i64),
+}
+
+/// SQL text and its named parameters (`$name`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub sql: String,
+    pub params: Vec<(String, Param)>,
+}
+
+/// Time buckets of a time series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+impl Granularity {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "hour" => Ok(Granularity::Hour),
+            "day" => Ok(Granularity::Day),
+            "week" => Ok(Granularity::Week),
+            "month" => Ok(Granularity::Month),
+            other => Err(format!("unknown granularity {other:?}; use hour, day, week or month")),
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Granularity::Hour => "hour",
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        }
+    }
+}
+
+/// Which report to build.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    Events,
+    Metrics,
+    Timeseries(Granularity),
+    Breakdown {
+        dimension: Dimension,
+        top: Option<u64>,
+    },
+    Sessions {
+        top: Option<u64>,
+    },
+    /// Visitors since a moment (µs since the epoch).
+    Realtime {
+        since: i64,
+    },
+}
+
+/// What every report is scoped by.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scope {
+    /// `None` only for `mallard_events` (every site).
+    pub site: Option<String>,
+    pub start: Option<Date>,
+    pub end: Option<Date>,
+    /// An IANA zone; dates and buckets are local to it.
+    pub timezone: Option<String>,
+    pub filters: Vec<Filter>,
+}
+
+impl Scope {
+    /// Checks what can be checked without the data: site and date order.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(site) = &self.site
+            && !crate::lake::valid_site(site)
+        {
+            return Err(format!("invalid site {site:?}: a host name in lower case (letters, digits, '-' and '.')"));
+        }
+        if let (Some(start), Some(end)) = (self.start, self.end)
+            && end < start
+        {
+            return Err(format!("end_date {end} is before start_date {start}"));
+        }
+        if self.timezone.as_deref().is_some_and(|tz| tz.trim().is_empty()) {
+            return Err("timezone is empty; use an IANA name like 'Europe/Berlin'".into());
+        }
+        Ok(())
+    }
+
+    /// The UTC partition dates that can hold the scope's events (a local day
+    /// in any time zone lies within the UTC days before and after it).
+    pub fn partition_dates(&self) -> (Option<Date>, Option<Date>) {
+        let widen = if self.timezone.is_some() { 1 } else { 0 };
+        (
+            self.start.map(|d| Date::from_days(d.to_days() - widen)),
+            self.end.map(|d| Date::from_days(d.to_days() + widen)),
+        )
+    }
+}
+
+/// Fills `{{name}}` placeholders, also inside the fragments it inserts (the
+/// `sql/` files nest: a report uses `{{scope}}`, which uses `{{source}}`).
+fn fill(template: &str, values: &BTreeMap<&str, String>) -> String {
+    let mut sql = fill_once(template, values);
+    for _ in 0..4 {
+        if !sql.contains("{{") {
+            break;
+        }
+        sql = fill_once(&sql, values);
+    }
+    sql
+}
+
+/// One pass of [`fill`]; an unknown placeholder is a bug.
+fn fill_once(template: &str, values: &BTreeMap<&str, String>) -> String {
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").map(|e| start + e).expect("unclosed placeholder in sql/");
+        let key = &rest[start + 2..end];
+        let value = values.get(key).unwrap_or_else(|| panic!("no value for placeholder {{{{{key}}}}} in sql/"));
+        out.push_str(value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Strips `--` comment lines so fragments compose into one statement.
+fn body(sql: &str) -> String {
+    sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_string()
+}
+
+struct Builder {
+    params: Vec<(String, Param)>,
+    tz: bool,
+}
+
+impl Builder {
+    /// Adds a parameter; returns its placeholder, typed, so DuckDB knows
+    /// every parameter's type when the statement is prepared.
+    fn param(&mut self, name: String, value: Param) -> String {
+        let ty = match value {
+            Param::Null | Param::BigInt(_) => "BIGINT",
+            Param::Varchar(_) => "VARCHAR",
+            Param::VarcharList(_) => "VARCHAR[]",
+            Param::Timestamp(_) => "TIMESTAMP",
+        };
+        let placeholder = format!("CAST(${name} AS {ty})");
+        self.params.push((name, value));
+        placeholder
+    }
+
+    /// The local time of a UTC timestamp column.
+    fn local(&self, column: &str) -> String {
+        if self.tz { format!("timezone(CAST($tz AS VARCHAR), timezone('UTC', {column}))") } else { column.to_string() }
+    }
+
+    /// A local date-time parameter as a UTC timestamp.
+    fn utc(&self, local: &str) -> String {
+        if self.tz { format!("timezone('UTC', timezone(CAST($tz AS VARCHAR), {local}))") } else { local.to_string() }
+    }
+
+    /// The SQL condition of one filter on `expr` (NULL compares as `(none)`).
+    fn condition(&mut self, expr: &str, filter: &Filter, index: usize) -> String {
+        let value = format!("coalesce({expr}, '(none)')");
+        let mut parts = Vec::new();
+        for (j, v) in filter.values.iter().enumerate() {
+            let p = self.param(format!("f{index}_{j}"), Param::Varchar(v.clone()));
+            parts.push(match filter.op {
+                Op::Is | Op::IsNot => format!("{value} = {p}"),
+                Op::Contains | Op::NotContains => format!("contains(lower({value}), lower({p}))"),
+                Op::Matches => format!("regexp_matches({value}, {p})"),
+            });
+        }
+        let any = format!("({})", parts.join(" OR "));
+        if filter.op.negated() { format!("NOT {any}") } else { any }
+    }
+
+    /// The SQL expression of an event-level dimension on event rows.
+    fn event_expr(&mut self, dimension: &Dimension, param_name: &str) -> String {
+        match dimension {
+            Dimension::Event(_, column) => column.to_string(),
+            Dimension::Prop(key) => {
+                let p = self.param(param_name.to_string(), Param::Varchar(key.clone()));
+                format!("props[{p}]")
+            }
+            Dimension::Visit(_, column) => format!("a.{column}"),
+        }
+    }
+}
+
+/// The lake files a query reads, and which lake columns they have.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Source {
+    pub files: Vec<String>,
+    /// Column names present in the files (a lake written by an older version
+    /// may lack later columns; extra columns are ignored).
+    pub columns: Vec<String>,
+}
+
+/// The lake's columns, each as the contract's type; a column the files lack
+/// is NULL of that type.
+fn lake_columns(present: &[String]) -> String {
+    LAKE_COLUMNS
+        .iter()
+        .map(|c| {
+            if present.iter().any(|p| p == c.name) {
+                format!("CAST({0} AS {1}) AS {0}", c.name, c.ty.sql())
+            } else {
+                format!("CAST(NULL AS {}) AS {}", c.ty.sql(), c.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Builds the SQL of `report` over the lake files of `source`.
+pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, String> {
+    let files = &source.files;
+    scope.validate()?;
+    let mut b = Builder { params: Vec::new(), tz: scope.timezone.is_some() };
+    if let Some(tz) = &scope.timezone {
+        b.param("tz".into(), Param::Varchar(tz.clone()));
+    }
+    let mut v: BTreeMap<&str, String> = BTreeMap::new();
+    let from = if files.is_empty() {
+        format!("(SELECT {} LIMIT 0)", lake_columns(&[]))
+    } else {
+        // The one non-parameter text: file paths (from DuckDB's own glob of
+        // the lake) as string literals, quotes doubled. A table function's
+        // arguments must be known when the statement is prepared, so that
+        // its result columns can be declared; parameters are not.
+        let list: Vec<String> = files.iter().map(|f| format!("'{}'", f.replace('\'', "''"))).collect();
+        format!(
+            "(SELECT {} FROM read_parquet([{}], union_by_name = true, hive_partitioning = false))",
+            lake_columns(&source.columns),
+            list.join(", ")
+        )
+    };
+    v.insert("source", from);
+    v.insert(
+        "site",
+        match &scope.site {
+            Some(site) => format!("site = {}", b.param("site".into(), Param::Varchar(site.clone()))),
+            None => "true".into(),
+        },
+    );
+    let mut range = Vec::new();
+    let start_local = scope.start.map(|d| d.to_days() * MICROS_PER_DAY);
+    let end_local = scope.end.map(|d| (d.to_days() + 1) * MICROS_PER_DAY);
+    if let Some(start) = start_local {
+        let p = b.param("start_local".into(), Param::Timestamp(start));
+        range.push(format!("ts >= {}", b.utc(&p)));
+    }
+    if let Some(end) = end_local {
+        let p = b.param("end_local".into(), Param::Timestamp(end));
+        range.push(format!("ts < {}", b.utc(&p)));
+    }
+    v.insert("range", if range.is_empty() { "true".into() } else { range.join(" AND ") });
+
+    // Filters: event-level ones on event rows, visit-level ones on visit attributes.
+    let mut event_conditions = Vec::new();
+    let mut visit_conditions = Vec::new();
+    for (i, f) in scope.filters.iter().enumerate() {
+        match f.dimension.level() {
+            Level::Event => {
+                let expr = b.event_expr(&f.dimension, &format!("fk{i}"));
+                event_conditions.push(b.condition(&expr, f, i));
+            }
+            Level::Visit => {
+                let Dimension::Visit(_, column) = &f.dimension else { unreachable!("visit level") };
+                visit_conditions.push(b.condition(column, f, i));
+            }
+        }
+    }
+    v.insert("event_filters", event_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
+    let needs_attributes = !visit_conditions.is_empty()
+        || matches!(report, Report::Sessions { .. })
+        || matches!(report, Report::Breakdown { dimension: Dimension::Visit(..), .. });
+    v.insert(
+        "visit_filter",
+        if visit_conditions.is_empty() {
+            String::new()
+        } else {
+            format!("AND visit_id IN (SELECT visit_id FROM visit_attributes WHERE {})", visit_conditions.join(" AND "))
+        },
+    );
+    v.insert("scope", body(SCOPE));
+    v.insert("visit_attributes", if needs_attributes { format!("{},", body(VISIT_ATTRIBUTES)) } else { String::new() });
+    v.insert("ev", body(EV));
+    v.insert("visits", body(VISITS));
+    v.insert("local:ts", b.local("ts"));
+    v.insert("lake_columns", LAKE_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "));
+    v.insert("local:first_ts", b.local("first_ts"));
+
+    let top = |b: &mut Builder, top: Option<u64>| {
+        b.param("top".into(), top.map(|t| Param::BigInt(t.min(i64::MAX as u64) as i64)).unwrap_or(Param::Null))
+    };
+    let template = match report {
+        Report::Events => EVENTS,
+        Report::Metrics => METRICS,
+        Report::Timeseries(g) => {
+            let (Some(_), Some(_)) = (start_local, end_local) else {
+                return Err("a time series needs start_date and end_date".into());
+            };
+            v.insert("granularity", g.sql().into());
+            TIMESERIES
+        }
+        Report::Breakdown { dimension, top: n } => {
+            top(&mut b, *n);
+            match dimension {
+                Dimension::Event("event:page", _) => BREAKDOWN_PAGE,
+                Dimension::Visit(_, column) => {
+                    v.insert("attribute", column.to_string());
+                    BREAKDOWN_VISIT
+                }
+                other => {
+                    let expr = b.event_expr(other, "prop");
+                    v.insert("dimension", expr);
+                    BREAKDOWN_EVENT
+                }
+            }
+        }
+        Report::Sessions { top: n } => {
+            top(&mut b, *n);
+            SESSIONS
+        }
+        Report::Realtime { since } => {
+            b.param("since".into(), Param::Timestamp(*since));
+            REALTIME
+        }
+    };
+    let sql = fill(&body(template), &v);
+    Ok(Query { sql, params: b.params })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter;
+
+    fn src(file: &str) -> Source {
+        Source { files: vec![file.into()], columns: vec!["site".into(), "ts".into()] }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            site: Some("example.com".into()),
+            start: Date::parse("2026-11-01"),
+            end: Date::parse("2026-11-30"),
+            timezone: None,
+            filters: vec![],
+        }
+    }
+
+    #[test]
+    fn values_are_parameters_never_sql() {
+        let mut s = scope();
+        s.filters = vec![
+            filter::parse("event:page == /x' OR 1=1 --").unwrap(),
+            filter::parse("visit:source ~ goo'gle").unwrap(),
+            filter::parse("event:props:pl'an == pro").unwrap(),
+        ];
+        let q = build(&Report::Metrics, &s, &src("a.parquet")).unwrap();
+        assert!(!q.sql.contains("OR 1=1") && !q.sql.contains("goo'gle") && !q.sql.contains("pl'an"), "{}", q.sql);
+        assert!(q.params.contains(&("f0_0".into(), Param::Varchar("/x' OR 1=1 --".into()))));
+        assert!(q.params.contains(&("fk2".into(), Param::Varchar("pl'an".into()))));
+        assert!(q.sql.contains("visit_attributes AS ("));
+        assert!(!q.sql.contains("{{"));
+    }
+
+    #[test]
+    fn unneeded_parts_are_left_out() {
+        let q = build(&Report::Metrics, &scope(), &src("a.parquet")).unwrap();
+        assert!(!q.sql.contains("visit_attributes"));
+        assert!(!q.sql.contains("timezone("));
+        let q = build(&Report::Metrics, &scope(), &Source::default()).unwrap();
+        assert!(q.sql.contains("LIMIT 0") && !q.sql.contains("read_parquet"));
+        let q = build(&Report::Metrics, &scope(), &src("it's.parquet")).unwrap();
+        assert!(q.sql.contains("read_parquet(['it''s.parquet']"));
+        // columns the files lack are typed NULLs
+        assert!(
+            q.sql.contains("CAST(NULL AS UTINYINT) AS scroll_depth") && q.sql.contains("CAST(site AS VARCHAR) AS site")
+        );
+    }
+
+    #[test]
+    fn time_zones_convert_bounds_and_buckets() {
+        let mut s = scope();
+        s.timezone = Some("Europe/Berlin".into());
+        let q = build(&Report::Timeseries(Granularity::Day), &s, &src("a.parquet")).unwrap();
+        assert!(q.sql.contains("timezone('UTC', timezone(CAST($tz AS VARCHAR), CAST($start_local AS TIMESTAMP)))"));
+        assert!(q.sql.contains("timezone(CAST($tz AS VARCHAR), timezone('UTC', ts))"));
+        assert_eq!(s.partition_dates(), (Date::parse("2026-10-31"), Date::parse("2026-12-01")));
+    }
+
+    #[test]
+    fn bad_scopes_are_refused() {
+        let mut s = scope();
+        s.end = Date::parse("2026-10-01");
+        assert!(build(&Report::Metrics, &s, &Source::default()).unwrap_err().contains("before start_date"));
+        let mut s = scope();
+        s.site = Some("../etc".into());
+        assert!(build(&Report::Metrics, &s, &Source::default()).unwrap_err().contains("invalid site"));
+        assert!(Granularity::parse("year").unwrap_err().contains("hour, day, week or month"));
+    }
+}

@@ -1,0 +1,245 @@
+//! The lake reports: `mallard_events`, `mallard_metrics`,
+//! `mallard_timeseries`, `mallard_breakdown`, `mallard_sessions` and
+//! `mallard_realtime`. Each validates its arguments, lists the lake files it
+//! needs (pruned by site and date, exactly-once visibility applied), and runs
+//! the report's SQL from `sql/` on the private instance.
+
+use mallard_core::dimension::Dimension;
+use mallard_core::report::{self, Granularity, Param, Query, Report, Scope, Source};
+use mallard_core::time::{Date, MICROS_PER_SECOND, now_micros};
+use mallard_core::{filter, lake};
+
+use crate::ffi::{Args, Connection, LogicalType, TableFunction, TypeId, Value};
+
+fn varchar() -> LogicalType {
+    LogicalType::new(TypeId::Varchar)
+}
+
+fn date() -> LogicalType {
+    LogicalType::new(TypeId::Date)
+}
+
+/// `own` named parameters plus the ones every report takes.
+fn named(mut own: Vec<(&'static str, LogicalType)>) -> Vec<(&'static str, LogicalType)> {
+    own.push(("filters", LogicalType::list(&varchar())));
+    own.push(("timezone", varchar()));
+    own
+}
+
+pub fn register(con: &Connection) -> Result<(), String> {
+    let bigint = || LogicalType::new(TypeId::BigInt);
+    let dated = || vec![varchar(), varchar(), date(), date()];
+    let functions = [
+        TableFunction {
+            name: "mallard_events",
+            positional: vec![varchar()],
+            named: named(vec![("site", varchar()), ("start_date", date()), ("end_date", date())]),
+            bind: bind_events,
+        },
+        TableFunction { name: "mallard_metrics", positional: dated(), named: named(vec![]), bind: bind_metrics },
+        TableFunction {
+            name: "mallard_timeseries",
+            positional: dated(),
+            named: named(vec![("granularity", varchar())]),
+            bind: bind_timeseries,
+        },
+        TableFunction {
+            name: "mallard_breakdown",
+            positional: vec![varchar(), varchar(), date(), date(), varchar()],
+            named: named(vec![("top", bigint())]),
+            bind: bind_breakdown,
+        },
+        TableFunction {
+            name: "mallard_sessions",
+            positional: dated(),
+            named: named(vec![("top", bigint())]),
+            bind: bind_sessions,
+        },
+        TableFunction {
+            name: "mallard_realtime",
+            positional: vec![varchar(), varchar()],
+            named: vec![],
+            bind: bind_realtime,
+        },
+    ];
+    for f in functions {
+        f.register(con)?;
+    }
+    Ok(())
+}
+
+fn text(value: Option<&Value>, what: &str) -> Result<Option<String>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Varchar(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("{what} must be text, got {other:?}")),
+    }
+}
+
+fn day(value: Option<&Value>, what: &str) -> Result<Option<Date>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Date(days)) => Ok(Some(Date::from_days(i64::from(*days)))),
+        Some(other) => Err(format!("{what} must be a DATE, got {other:?}")),
+    }
+}
+
+fn required<T>(value: Option<T>, what: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("{what} is required"))
+}
+
+fn lake_path(args: &Args) -> Result<String, String> {
+    let lake = required(text(args.positional.first(), "lake")?, "lake (the lake folder, first argument)")?;
+    let lake = lake.trim_end_matches('/').to_string();
+    if lake.is_empty() {
+        return Err("lake is empty: pass the lake folder, e.g. 'data/lake'".into());
+    }
+    // A local lake must exist; remote ones (s3://, https://…) are listed by DuckDB.
+    if !lake.contains("://") && !std::path::Path::new(&lake).is_dir() {
+        return Err(format!("lake folder {lake:?} not found"));
+    }
+    Ok(lake)
+}
+
+fn filters(args: &Args) -> Result<Vec<filter::Filter>, String> {
+    match args.named.get("filters") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Varchar(s) => filter::parse(s),
+                other => Err(format!("each filter must be text, got {other:?}")),
+            })
+            .collect(),
+        Some(other) => Err(format!("filters must be a list of text, got {other:?}")),
+    }
+}
+
+/// Scope of the date-bounded reports: (lake, site, start_date, end_date).
+fn dated_scope(args: &Args) -> Result<(String, Scope), String> {
+    let lake = lake_path(args)?;
+    let site = required(text(args.positional.get(1), "site")?, "site")?;
+    let start = required(day(args.positional.get(2), "start_date")?, "start_date")?;
+    let end = required(day(args.positional.get(3), "end_date")?, "end_date")?;
+    let scope = Scope {
+        site: Some(site),
+        start: Some(start),
+        end: Some(end),
+        timezone: text(args.named.get("timezone"), "timezone")?,
+        filters: filters(args)?,
+    };
+    scope.validate()?;
+    Ok((lake, scope))
+}
+
+/// The lake files a scope needs (see `mallard_core::lake::readable_files`)
+/// and the columns they have.
+fn source(con: &Connection, lake: &str, scope: &Scope) -> Result<Source, String> {
+    let site = scope.site.as_deref().unwrap_or("*");
+    let pattern = format!("{lake}/site={site}/date=*/*");
+    let listing = con.query_strings(&Query {
+        sql: "SELECT file FROM glob($pattern)".into(),
+        params: vec![("pattern".into(), Param::Varchar(pattern))],
+    })?;
+    let paths: Vec<String> = listing.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
+    let (from, to) = scope.partition_dates();
+    let files = lake::readable_files(&paths, from, to);
+    if files.is_empty() {
+        return Ok(Source::default());
+    }
+    // One schema for all files: older files may lack later columns.
+    let list: Vec<String> = files.iter().map(|f| format!("'{}'", f.replace('\'', "''"))).collect();
+    let columns = con
+        .query_strings(&Query {
+            sql: format!(
+                "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet([{}], union_by_name = true, hive_partitioning = false))",
+                list.join(", ")
+            ),
+            params: vec![],
+        })?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect();
+    Ok(Source { files, columns })
+}
+
+/// Checks a time zone against DuckDB's list (needs the ICU extension).
+fn check_timezone(con: &Connection, scope: &Scope) -> Result<(), String> {
+    let Some(tz) = &scope.timezone else { return Ok(()) };
+    let rows = con
+        .query_strings(&Query {
+            sql: "SELECT name FROM pg_timezone_names() WHERE name = $tz".into(),
+            params: vec![("tz".into(), Param::Varchar(tz.clone()))],
+        })
+        .map_err(|e| format!("time zones need DuckDB's ICU extension, which is not available here ({e})"))?;
+    if rows.is_empty() {
+        return Err(format!("unknown timezone {tz:?}; use an IANA name like 'Europe/Berlin' or 'America/New_York'"));
+    }
+    Ok(())
+}
+
+fn build(con: &Connection, lake: &str, report: Report, scope: &Scope) -> Result<Query, String> {
+    check_timezone(con, scope)?;
+    let source = source(con, lake, scope)?;
+    report::build(&report, scope, &source)
+}
+
+fn top(args: &Args, default: Option<u64>) -> Result<Option<u64>, String> {
+    match args.named.get("top") {
+        None => Ok(default),
+        Some(Value::Null) => Ok(None),
+        Some(Value::Int(n)) if *n >= 1 => Ok(Some(*n as u64)),
+        Some(other) => Err(format!("top must be a positive number, got {other:?}")),
+    }
+}
+
+fn bind_events(args: &Args, con: &Connection) -> Result<Query, String> {
+    let lake = lake_path(args)?;
+    let scope = Scope {
+        site: text(args.named.get("site"), "site")?,
+        start: day(args.named.get("start_date"), "start_date")?,
+        end: day(args.named.get("end_date"), "end_date")?,
+        timezone: text(args.named.get("timezone"), "timezone")?,
+        filters: filters(args)?,
+    };
+    build(con, &lake, Report::Events, &scope)
+}
+
+fn bind_metrics(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    build(con, &lake, Report::Metrics, &scope)
+}
+
+fn bind_timeseries(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let granularity = text(args.named.get("granularity"), "granularity")?.unwrap_or_else(|| "day".into());
+    build(con, &lake, Report::Timeseries(Granularity::parse(&granularity)?), &scope)
+}
+
+fn bind_breakdown(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let dimension = required(text(args.positional.get(4), "dimension")?, "dimension")?;
+    let report = Report::Breakdown { dimension: Dimension::parse(&dimension)?, top: top(args, Some(10))? };
+    build(con, &lake, report, &scope)
+}
+
+fn bind_sessions(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    build(con, &lake, Report::Sessions { top: top(args, None)? }, &scope)
+}
+
+/// Visitors of the last five minutes (today's and yesterday's partitions).
+fn bind_realtime(args: &Args, con: &Connection) -> Result<Query, String> {
+    let lake = lake_path(args)?;
+    let site = required(text(args.positional.get(1), "site")?, "site")?;
+    let now = now_micros();
+    let since = now - 5 * 60 * MICROS_PER_SECOND;
+    let scope = Scope {
+        site: Some(site),
+        start: Some(Date::of_micros(since)),
+        end: Some(Date::of_micros(now)),
+        timezone: None,
+        filters: Vec::new(),
+    };
+    build(con, &lake, Report::Realtime { since }, &scope)
+}

@@ -1,0 +1,11 @@
+-- mallard_breakdown for event dimensions other than the page
+-- (event:name, event:hostname, event:props:<key>).
+WITH {{scope}}, {{visit_attributes}} {{ev}}
+SELECT coalesce({{dimension}}, '(none)') AS value,
+       count(DISTINCT visitor_id) AS visitors,
+       count(*) AS events,
+       count(*) FILTER (WHERE name = 'pageview') AS pageviews
+FROM ev
+GROUP BY 1
+ORDER BY visitors DESC, value
+LIMIT CAST($top AS BIGINT)
