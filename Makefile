@@ -72,11 +72,12 @@ endif
 # Links the prebuilt libduckdb.so by default (DUCKDB_LIB_DIR, rpath set by
 # collector/build.rs); `make collector BUNDLED=1` compiles DuckDB from source
 # into a static binary instead.
+# The collector embeds the extension (its stats API runs the same SQL).
 ifdef BUNDLED
-collector: script-size
+collector: script-size $(EXTENSION)
 	cargo build --release -p mallard-collector --features bundled
 else
-collector: libduckdb script-size
+collector: libduckdb script-size $(EXTENSION)
 	cargo build --release -p mallard-collector
 endif
 
@@ -99,13 +100,13 @@ fmt-check:
 	cargo fmt --all --check
 	cd extension && cargo fmt --all --check
 
-clippy: libduckdb
+clippy: libduckdb $(EXTENSION)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo clippy --all-targets -- -D warnings
 
 GEOIP_TEST_DB = $(shell $(VENV_REF)/bin/python -c 'import _maxminddb_geolite2 as m, os; print(os.path.join(os.path.dirname(m.__file__), "GeoLite2-City.mmdb"))')
 
-unit-test: libduckdb venvs
+unit-test: libduckdb venvs $(EXTENSION)
 	MALLARD_TEST_PYTHON=$(VENV_REF)/bin/python MALLARD_TEST_GEOIP_DB=$(GEOIP_TEST_DB) cargo test --workspace
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo test
 
@@ -114,7 +115,7 @@ test/browser/node_modules/.ok: test/browser/package-lock.json
 	cd test/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
-browser-test: test/browser/node_modules/.ok venvs libduckdb
+browser-test: test/browser/node_modules/.ok venvs libduckdb $(EXTENSION)
 	cargo build -p mallard-collector
 	@command -v $(CHROMIUM) >/dev/null || { echo "browser-test needs Chromium at $(CHROMIUM) (apt-get install chromium)"; exit 1; }
 	cd test/browser && CHROMIUM=$(CHROMIUM) MALLARD_COLLECTOR_BIN=$(CARGO_TARGET_DIR)/debug/mallard-collector \
@@ -165,7 +166,7 @@ bench: $(EXTENSION) venvs collector
 
 BENCH_SECONDS ?= 20
 
-doc: libduckdb
+doc: libduckdb $(EXTENSION)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
 

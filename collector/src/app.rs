@@ -15,12 +15,14 @@ use mallard_core::time::{Date, now_micros};
 use crate::config::Config;
 use crate::flusher::{self, FlushStats, FlusherOptions};
 use crate::geoip::GeoIp;
+use crate::hot;
 use crate::lake;
 use crate::log;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::recovery;
 use crate::salts::Salts;
+use crate::stats::Stats;
 use crate::wal::{Wal, WalOptions};
 use crate::{db, shutdown::Shutdown};
 
@@ -31,8 +33,10 @@ pub struct App {
     pub pipeline: Pipeline,
     pub wal: Wal,
     pub flush_stats: Arc<FlushStats>,
+    pub stats: Arc<Stats>,
     pub started: Instant,
     flusher: Mutex<Option<JoinHandle<()>>>,
+    hot: Mutex<Option<(mpsc::Sender<hot::HotMsg>, JoinHandle<()>)>>,
     housekeeping: Mutex<Option<JoinHandle<()>>>,
     stopping: Arc<AtomicBool>,
     shutdown: Shutdown,
@@ -89,11 +93,24 @@ impl App {
         let pipeline = Pipeline::new(config.sites.clone(), config.allow_localhost, config.rate_limit, geoip, salts);
         let duck = db::open("512MB", 1).map_err(|e| io::Error::other(format!("cannot start DuckDB: {e}")))?;
         restore_visits(&pipeline, &duck, &lake_dir, &recovered.events);
+        // The query instance's private DuckDB (inside the extension) takes
+        // half of this instance's memory limit: give it twice the budget.
+        let stats = Arc::new(
+            Stats::open(&config.data_dir, &lake_dir, config.query_threads, &format!("{}B", 2 * config.query_memory))
+                .map_err(context("cannot start the stats engine in", &config.data_dir))?,
+        );
 
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
         let (sealed_tx, sealed_rx) = mpsc::channel();
+        let hot = if config.hot_interval.is_zero() {
+            None
+        } else {
+            let (tx, rx) = mpsc::channel();
+            let thread = hot::start(lake_dir.clone(), rx, Arc::clone(&stats))?;
+            Some((tx, thread))
+        };
         let wal = Wal::start(
             WalOptions {
                 dir: wal_dir.clone(),
@@ -102,6 +119,7 @@ impl App {
                 flush_events: config.flush_events,
                 queue: config.queue,
                 commit_window: config.commit_window,
+                hot: hot.as_ref().map(|(tx, _)| (tx.clone(), config.hot_interval)),
             },
             sealed_tx,
             Arc::clone(&metrics),
@@ -113,6 +131,8 @@ impl App {
                 wal_dir,
                 compact_files: config.compact_files,
                 flush_interval: config.flush_interval,
+                hot: hot.as_ref().map(|(tx, _)| tx.clone()),
+                stats: Arc::clone(&stats),
             },
             sealed_rx,
             duck,
@@ -126,8 +146,10 @@ impl App {
             pipeline,
             wal,
             flush_stats,
+            stats,
             started: Instant::now(),
             flusher: Mutex::new(Some(flusher)),
+            hot: Mutex::new(hot),
             housekeeping: Mutex::new(None),
             stopping,
             shutdown,
@@ -180,6 +202,10 @@ impl App {
         self.wal.shutdown();
         self.stopping.store(true, Ordering::Relaxed);
         if let Some(t) = self.flusher.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        if let Some((tx, t)) = self.hot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            drop(tx);
             let _ = t.join();
         }
         if let Some(t) = self.housekeeping.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -32,6 +32,7 @@ pub const SETTINGS: &[Setting] = &[
     s("salt_rotation", "day", "how often the visitor-id salt changes: day, week or month"),
     s("flush_interval", "10s", "write buffered events to Parquet at least this often"),
     s("flush_events", "50000", "write buffered events to Parquet once this many are waiting"),
+    s("hot_interval", "1s", "make unflushed events visible to queries this often (hot files); 0 = only at flush"),
     s("rate_limit", "0", "events per second accepted per site (excess is dropped); 0 = unlimited"),
     s("allow_localhost", "false", "record events from localhost pages (normally dropped)"),
     s("compact_files", "16", "same-size Parquet files in one partition that trigger a merge"),
@@ -42,6 +43,8 @@ pub const SETTINGS: &[Setting] = &[
         "under concurrent load, how long a WAL group commit waits to gather more events (0 = never)",
     ),
     s("workers", "0", "HTTP worker threads; 0 = 4 per CPU core"),
+    s("query_threads", "0", "threads for stats queries; 0 = one per CPU core"),
+    s("query_memory", "2GB", "memory stats queries may use (DuckDB memory_limit, e.g. 512MB, 4GB)"),
     s("metrics_token", "", "if set, GET /metrics requires `Authorization: Bearer <token>`"),
     s("log_format", "text", "log format: text or json"),
 ];
@@ -57,12 +60,16 @@ pub struct Config {
     pub salt_rotation: Rotation,
     pub flush_interval: Duration,
     pub flush_events: usize,
+    pub hot_interval: Duration,
     pub rate_limit: f64,
     pub allow_localhost: bool,
     pub compact_files: usize,
     pub queue: usize,
     pub commit_window: Duration,
     pub workers: usize,
+    pub query_threads: usize,
+    /// Bytes.
+    pub query_memory: u64,
     pub metrics_token: Option<String>,
     pub log_json: bool,
 }
@@ -159,6 +166,12 @@ impl Config {
                 ConfigError(format!("invalid {origin}={value:?}: expected a duration like 10s, 500ms or 2m"))
             })?
         };
+        let hot_interval = {
+            let (value, origin) = get("hot_interval");
+            parse_duration(value).ok_or_else(|| {
+                ConfigError(format!("invalid {origin}={value:?}: expected a duration like 1s or 500ms, or 0"))
+            })?
+        };
         let commit_window = {
             let (value, origin) = get("commit_window");
             parse_duration(value).filter(|d| *d <= Duration::from_millis(100)).ok_or_else(|| {
@@ -171,8 +184,19 @@ impl Config {
         .parse()
         .expect("checked");
         let log_json = parse("log_format", "text or json", &|v| matches!(v, "text" | "json"))? == "json";
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let query_threads = match number("query_threads", 0)? {
+            0 => cores,
+            n => n,
+        };
+        let query_memory = {
+            let (value, origin) = get("query_memory");
+            parse_bytes(value).filter(|b| *b >= 64 << 20).ok_or_else(|| {
+                ConfigError(format!("invalid {origin}={value:?}: expected a size of at least 64MB, like 512MB or 4GB"))
+            })?
+        };
         let workers = match number("workers", 0)? {
-            0 => 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            0 => 4 * cores,
             n => n,
         };
         Ok(Config {
@@ -184,12 +208,15 @@ impl Config {
             salt_rotation,
             flush_interval,
             flush_events: number("flush_events", 1)?,
+            hot_interval,
             rate_limit,
             allow_localhost: boolean("allow_localhost")?,
             compact_files: number("compact_files", 2)?,
             queue: number("queue", 1)?,
             commit_window,
             workers,
+            query_threads,
+            query_memory,
             metrics_token: Some(get("metrics_token").0.trim().to_string()).filter(|t| !t.is_empty()),
             log_json,
         })
@@ -202,6 +229,25 @@ impl Config {
     pub fn wal_dir(&self) -> PathBuf {
         self.data_dir.join("wal")
     }
+}
+
+/// `512MB`, `4GB`, `1GiB`, `100KB` (decimal or binary units) in bytes.
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    (n.is_finite() && n >= 0.0).then(|| (n * factor) as u64)
 }
 
 /// `10s`, `500ms`, `2m`, `1h`, or a plain number of seconds.
@@ -280,6 +326,13 @@ mod tests {
             assert!(e.contains(k) && e.contains(want), "{e}");
         }
         assert!(Config::load(Some("bogus = 1"), &BTreeMap::new()).unwrap_err().0.contains("unknown setting"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("2GB"), Some(2_000_000_000));
+        assert_eq!(parse_bytes("512 MiB"), Some(512 << 20));
+        assert_eq!(parse_bytes("lots"), None);
     }
 
     #[test]

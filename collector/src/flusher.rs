@@ -40,6 +40,10 @@ pub struct FlusherOptions {
     pub wal_dir: PathBuf,
     pub compact_files: usize,
     pub flush_interval: Duration,
+    /// Told about each flushed segment (its hot files are stale then).
+    pub hot: Option<std::sync::mpsc::Sender<crate::hot::HotMsg>>,
+    /// Told which sites' data changed when no hot files announce it.
+    pub stats: Arc<crate::stats::Stats>,
 }
 
 /// Writes one sealed segment's events: a file per partition not already

@@ -139,11 +139,16 @@ fn to_io(e: impl std::fmt::Display) -> io::Error {
 /// Writes `events` (sorted here) as `<dir>/<from>-<to>.parquet`, durably and
 /// atomically. Returns the final path and its size.
 pub fn write_file(dir: &Path, from: u64, to: u64, events: &mut [Event]) -> io::Result<(PathBuf, u64)> {
+    write_named(dir, &file_name(from, to), events, true)
+}
+
+/// Writes `events` (sorted here) as `<dir>/<name>` atomically (temp name,
+/// then rename); `durable` also fsyncs the file and the directory.
+pub fn write_named(dir: &Path, name: &str, events: &mut [Event], durable: bool) -> io::Result<(PathBuf, u64)> {
     std::fs::create_dir_all(dir)?;
     events.sort_by_key(|e| (e.visitor_id, e.ts));
-    let name = file_name(from, to);
     let tmp = dir.join(format!(".{name}.tmp"));
-    let path = dir.join(&name);
+    let path = dir.join(name);
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(to_io)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -158,10 +163,14 @@ pub fn write_file(dir: &Path, from: u64, to: u64, events: &mut [Event]) -> io::R
         writer.write(&to_batch(chunk).map_err(to_io)?).map_err(to_io)?;
     }
     let file = writer.into_inner().map_err(to_io)?;
-    file.sync_all()?;
+    if durable {
+        file.sync_all()?;
+    }
     let bytes = file.metadata()?.len();
     drop(file);
     std::fs::rename(&tmp, &path)?;
-    sync_dir(dir)?;
+    if durable {
+        sync_dir(dir)?;
+    }
     Ok((path, bytes))
 }

@@ -6,21 +6,25 @@
 //! and tools can start a collector on any listener.
 
 pub mod app;
+pub mod cache;
 pub mod compactor;
 pub mod config;
 pub mod db;
 pub mod files;
 pub mod flusher;
 pub mod geoip;
+pub mod hot;
 pub mod http;
 pub mod lake;
 pub mod lake_writer;
 pub mod log;
 pub mod metrics;
 pub mod pipeline;
+pub mod pool;
 pub mod recovery;
 pub mod routes;
 pub mod salts;
 pub mod server;
 pub mod shutdown;
+pub mod stats;
 pub mod wal;

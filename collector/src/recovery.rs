@@ -49,5 +49,7 @@ pub fn recover(lake_dir: &Path, wal_dir: &Path) -> io::Result<Recovered> {
         );
         replayed.extend(events);
     }
+    // Every segment is in the lake now: hot files are all stale.
+    crate::hot::remove_all(lake_dir)?;
     Ok(Recovered { next_seq: max_seq + 1, events: replayed })
 }

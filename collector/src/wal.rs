@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use mallard_core::event::Event;
 
 use crate::files::sync_dir;
+use crate::hot::HotMsg;
 use crate::log;
 use crate::metrics::Metrics;
 
@@ -91,6 +92,8 @@ pub struct WalOptions {
     pub queue: usize,
     /// How long a group may wait for more appends when requests are concurrent.
     pub commit_window: Duration,
+    /// Where to send newly committed events every `hot_interval` (freshness).
+    pub hot: Option<(mpsc::Sender<HotMsg>, Duration)>,
 }
 
 pub fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -181,6 +184,10 @@ impl Wal {
             commit_window: opts.commit_window,
             last_group: 0,
             dir: opts.dir,
+            hot: opts.hot,
+            hot_sent: 0,
+            hot_part: 0,
+            last_hot: Instant::now(),
         };
         writer.open_segment()?;
         let thread = std::thread::Builder::new().name("wal".into()).spawn(move || {
@@ -266,6 +273,11 @@ struct Writer {
     /// Appends in the previous group.
     last_group: usize,
     dir: PathBuf,
+    hot: Option<(mpsc::Sender<HotMsg>, Duration)>,
+    /// Events of the current segment already sent as hot parts.
+    hot_sent: usize,
+    hot_part: u32,
+    last_hot: Instant,
 }
 
 /// Appends committed together at most (bounds a group's write size).
@@ -274,11 +286,20 @@ const MAX_GROUP: usize = 4096;
 impl Writer {
     fn run(mut self, rx: Receiver<Msg>) {
         loop {
-            let wait = self.flush_interval.saturating_sub(self.opened.elapsed());
+            let mut wait = self.flush_interval.saturating_sub(self.opened.elapsed());
+            if let Some((_, interval)) = &self.hot
+                && self.events.len() > self.hot_sent
+            {
+                wait = wait.min(interval.saturating_sub(self.last_hot.elapsed()));
+            }
             let first = match rx.recv_timeout(wait.max(Duration::from_millis(1))) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => {
-                    self.seal();
+                    if self.opened.elapsed() >= self.flush_interval {
+                        self.seal();
+                    } else {
+                        self.send_hot(false);
+                    }
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -323,6 +344,8 @@ impl Writer {
                 || self.opened.elapsed() >= self.flush_interval
             {
                 self.seal();
+            } else {
+                self.send_hot(false);
             }
             for ack in seals {
                 let _ = ack.send(());
@@ -410,6 +433,21 @@ impl Writer {
         Ok(())
     }
 
+    /// Sends the events committed since the last hot part, when the hot
+    /// interval has passed (or `now`).
+    fn send_hot(&mut self, now: bool) {
+        let Some((tx, interval)) = &self.hot else { return };
+        if self.events.len() <= self.hot_sent || (!now && self.last_hot.elapsed() < *interval) {
+            return;
+        }
+        let Some(seq) = self.segment.as_ref().map(|s| s.seq) else { return };
+        let events = self.events[self.hot_sent..].to_vec();
+        let _ = tx.send(HotMsg::Batch { seq, part: self.hot_part, events });
+        self.hot_sent = self.events.len();
+        self.hot_part += 1;
+        self.last_hot = Instant::now();
+    }
+
     /// Hands the current segment's events to the flusher and starts a new
     /// segment. Invariant: buffered events always belong to `self.segment`.
     fn seal(&mut self) {
@@ -417,6 +455,10 @@ impl Writer {
         if self.events.is_empty() {
             return;
         }
+        // Keep the tail visible until the flush lands (the flusher may be busy).
+        self.send_hot(true);
+        self.hot_sent = 0;
+        self.hot_part = 0;
         let Some(segment) = self.segment.take() else {
             return;
         };

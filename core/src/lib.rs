@@ -11,6 +11,7 @@ pub mod filter;
 pub mod lake;
 pub mod page_url;
 pub mod payload;
+pub mod period;
 pub mod rate_limit;
 pub mod referrer;
 pub mod report;

@@ -70,6 +70,22 @@ impl std::fmt::Display for Date {
     }
 }
 
+/// A timestamp (µs since the epoch, UTC) as DuckDB prints a TIMESTAMP:
+/// `2026-11-28 23:14:39.5` (fractional seconds only when there are any).
+pub fn format_timestamp(micros: i64) -> String {
+    let date = Date::of_micros(micros);
+    let in_day = micros.rem_euclid(MICROS_PER_DAY);
+    let secs = in_day / MICROS_PER_SECOND;
+    let fraction = in_day % MICROS_PER_SECOND;
+    let mut out = format!("{date} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if fraction != 0 {
+        let digits = format!("{fraction:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
 /// Now, in microseconds since the epoch.
 pub fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
@@ -100,6 +116,14 @@ mod tests {
         assert_eq!(Date::parse("2023-13-01"), None);
         assert_eq!(Date::parse("2023-1-01"), None);
         assert_eq!(Date::parse("../../x"), None);
+    }
+
+    #[test]
+    fn timestamps_print_like_duckdb() {
+        let t = Date::parse("2026-11-28").unwrap().to_days() * MICROS_PER_DAY;
+        assert_eq!(format_timestamp(t), "2026-11-28 00:00:00");
+        assert_eq!(format_timestamp(t + 83_679_993_833), "2026-11-28 23:14:39.993833");
+        assert_eq!(format_timestamp(t + 500_000), "2026-11-28 00:00:00.5");
     }
 
     #[test]

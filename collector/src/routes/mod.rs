@@ -13,7 +13,9 @@ use crate::metrics::Metrics;
 mod event;
 mod health;
 mod metrics;
+mod query;
 mod script;
+mod stats;
 
 /// Routes and the methods they accept (for `405` and `Allow`).
 const ROUTES: &[(&str, &[&str])] = &[
@@ -23,14 +25,26 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/health/ready", &["GET", "HEAD"]),
     ("/health/detailed", &["GET"]),
     ("/metrics", &["GET"]),
+    ("/api/v2/query", &["POST"]),
+    ("/api/stats/main", &["GET"]),
+    ("/api/stats/timeseries", &["GET"]),
+    ("/api/stats/breakdown", &["GET"]),
+    ("/api/stats/sessions", &["GET"]),
+    ("/api/stats/realtime", &["GET"]),
+    ("/api/stats/export", &["GET"]),
 ];
+
+/// Bodies of stats queries are small JSON objects.
+const MAX_QUERY_BODY: usize = 64 * 1024;
 
 pub fn handle(app: &App, request: Request) {
     let started = Instant::now();
     let (path, query) = http::split_url(request.url());
     let (path, query) = (path.to_string(), query.to_string());
     let method = request.method().clone();
-    let route = ROUTES.iter().find(|(p, _)| *p == path);
+    // `/api/stats/breakdown/<dimension>` is one route.
+    let route_path = if path.starts_with("/api/stats/breakdown/") { "/api/stats/breakdown" } else { path.as_str() };
+    let route = ROUTES.iter().find(|(p, _)| *p == route_path);
     let reply: Reply = match (&method, path.as_str()) {
         // Ingestion answers once the event is durable, from the WAL's
         // responder thread: these take the request and respond themselves.
@@ -42,6 +56,19 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get | Method::Head, "/health/ready") => health::ready(app),
         (Method::Get, "/health/detailed") => health::detailed(app),
         (Method::Get, "/metrics") => metrics::get(app, &request),
+        (Method::Post, "/api/v2/query") => {
+            let mut request = request;
+            let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
+                Ok(body) => query::post(app, &body),
+                Err(http::BodyError::TooLarge) => http::error(413, "query body larger than 64 KiB"),
+                Err(http::BodyError::Io(e)) => http::error(400, &format!("could not read the body: {e}")),
+            };
+            return respond(&app.metrics, request, reply, "/api/v2/query", started);
+        }
+        (Method::Get, "/api/stats/export") => stats::export(app, &query),
+        (Method::Get, p) if p.starts_with("/api/stats/") && route.is_some() => {
+            stats::get(app, p.trim_start_matches("/api/stats/"), &query)
+        }
         _ => match route {
             Some((_, methods)) => {
                 http::error(405, &format!("method {method} is not allowed here; use {}", methods.join(", ")))

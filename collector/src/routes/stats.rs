@@ -1,0 +1,263 @@
+//! The stats API's GET endpoints (Plausible's v1 shapes):
+//! `/api/stats/main`, `/timeseries`, `/breakdown/<dimension>`, `/sessions`,
+//! `/realtime` and `/export?format=csv|json`. Each is a thin alias over one
+//! `mallard_*` call (see `stats.rs`).
+//!
+//! Query parameters: `site_id` (required), `period` (day, yesterday, 7d, 30d,
+//! month, last_month, 12mo, custom + `date=YYYY-MM-DD,YYYY-MM-DD`; default
+//! 30d), `date` (the day for `period=day`), `filter` (repeatable, one
+//! `'<dimension> <op> <value>'` each) or `filters` (a JSON array of them),
+//! `timezone`, `compare=previous_period`, `interval` (timeseries), `limit`
+//! and `page` (breakdown, sessions).
+
+use mallard_core::period::{self, DateRange};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::http::{self, Reply, header};
+use crate::stats::{Kind, Request, StatsError, Table};
+
+/// Query parameters, repeated keys kept in order.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(query: &str) -> Params {
+        Params(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    fn all(&self, key: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+/// Maps a stats error to its HTTP reply.
+pub fn error_reply(e: StatsError) -> Reply {
+    match e {
+        StatsError::BadRequest(m) => http::error(400, &m),
+        StatsError::Internal(m) => {
+            crate::log::error("stats query failed", &[("error", &m)]);
+            http::error(500, "internal error while computing the report; see the collector's log")
+        }
+    }
+}
+
+/// What every GET endpoint shares: site, dates, filters, time zone.
+struct Common {
+    site: String,
+    period: String,
+    range: DateRange,
+    timezone: Option<String>,
+    filters: Vec<String>,
+    compare: bool,
+}
+
+fn common(app: &App, p: &Params) -> Result<Common, StatsError> {
+    let bad = StatsError::BadRequest;
+    let site =
+        p.get("site_id").ok_or_else(|| bad("site_id is required, e.g. site_id=example.com".into()))?.to_lowercase();
+    let timezone = p.get("timezone").map(str::to_string);
+    let period = p.get("period").unwrap_or("30d").to_string();
+    let today = app.stats.today(timezone.as_deref())?;
+    let range = period::resolve(&period, p.get("date"), today).map_err(bad)?;
+    let mut filters = p.all("filter");
+    if let Some(list) = p.get("filters") {
+        let parsed: Vec<String> = serde_json::from_str(list)
+            .map_err(|_| bad("filters must be a JSON array of '<dimension> <op> <value>' strings".into()))?;
+        filters.extend(parsed);
+    }
+    let compare = match p.get("compare") {
+        None => false,
+        Some("previous_period") => true,
+        Some(other) => return Err(bad(format!("unknown compare {other:?}; use compare=previous_period"))),
+    };
+    Ok(Common { site, period, range, timezone, filters, compare })
+}
+
+fn request(c: &Common, kind: Kind, range: DateRange) -> Request {
+    Request { kind, site: c.site.clone(), range, timezone: c.timezone.clone(), filters: c.filters.clone() }
+}
+
+fn range_json(r: DateRange) -> Value {
+    json!({"start": r.start.to_string(), "end": r.end.to_string()})
+}
+
+/// Runs `kind` for the period, and for the previous period when comparing.
+fn with_comparison(app: &App, c: &Common, kind: Kind, shape: fn(&Table) -> Value) -> Result<Value, StatsError> {
+    let current = app.stats.run(&request(c, kind.clone(), c.range))?;
+    let mut out = json!({"site_id": c.site, "range": range_json(c.range), "results": shape(&current)});
+    if c.compare {
+        let previous_range = c.range.previous(&c.period);
+        let previous = app.stats.run(&request(c, kind, previous_range))?;
+        out["comparison"] = json!({"range": range_json(previous_range), "results": shape(&previous)});
+    }
+    Ok(out)
+}
+
+fn first_row(t: &Table) -> Value {
+    t.objects().into_iter().next().unwrap_or_else(|| json!({}))
+}
+
+fn all_rows(t: &Table) -> Value {
+    Value::Array(t.objects())
+}
+
+/// The default bucket size for a range: hours for one day, days up to about
+/// three months, months beyond.
+pub fn default_interval(range: DateRange) -> &'static str {
+    match range.days() {
+        1 => "hour",
+        2..=92 => "day",
+        _ => "month",
+    }
+}
+
+fn limit(p: &Params) -> Result<(u64, u64), StatsError> {
+    let number = |key: &str, default: u64| -> Result<u64, StatsError> {
+        match p.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| StatsError::BadRequest(format!("{key} must be a positive whole number"))),
+        }
+    };
+    Ok((number("limit", 10)?.min(10_000), number("page", 1)?))
+}
+
+/// `GET /api/stats/<what>`.
+pub fn get(app: &App, what: &str, query: &str) -> Reply {
+    let p = Params::parse(query);
+    let result = (|| -> Result<Value, StatsError> {
+        let c = common(app, &p)?;
+        match what {
+            "main" => with_comparison(app, &c, Kind::Metrics, first_row),
+            "timeseries" => {
+                let interval = p.get("interval").unwrap_or(default_interval(c.range)).to_string();
+                with_comparison(app, &c, Kind::Timeseries(interval), all_rows)
+            }
+            "sessions" => {
+                let (limit, page) = limit(&p)?;
+                let t = app.stats.run(&request(&c, Kind::Sessions { top: Some(limit * page) }, c.range))?;
+                let rows: Vec<Value> = t.objects().into_iter().skip(((page - 1) * limit) as usize).collect();
+                Ok(json!({"site_id": c.site, "range": range_json(c.range), "results": rows}))
+            }
+            "realtime" => {
+                let t = app.stats.run(&request(&c, Kind::Realtime, c.range))?;
+                Ok(first_row(&t))
+            }
+            dimension => {
+                let dimension = dimension.strip_prefix("breakdown/").unwrap_or(dimension).to_string();
+                let (limit, page) = limit(&p)?;
+                let kind = Kind::Breakdown { dimension, top: Some(limit * page) };
+                let mut out = with_comparison(app, &c, kind, all_rows)?;
+                let skip = ((page - 1) * limit) as usize;
+                if let Some(rows) = out["results"].as_array_mut() {
+                    rows.drain(..skip.min(rows.len()));
+                }
+                Ok(out)
+            }
+        }
+    })();
+    match result {
+        Ok(v) => http::json(200, &v),
+        Err(e) => error_reply(e),
+    }
+}
+
+/// A CSV cell, safe against spreadsheet formula injection: text that starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`.
+pub fn csv_cell(v: &Value) -> String {
+    let text = match v {
+        Value::Null => return String::new(),
+        Value::String(s) => {
+            if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{s}")
+            } else {
+                s.clone()
+            }
+        }
+        other => other.to_string(),
+    };
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+}
+
+/// `GET /api/stats/export?format=csv|json&report=breakdown&dimension=…` (or
+/// `report=timeseries`): the full report as a download.
+pub fn export(app: &App, query: &str) -> Reply {
+    let p = Params::parse(query);
+    let result = (|| -> Result<(Common, String, Table), StatsError> {
+        let c = common(app, &p)?;
+        let report = p.get("report").unwrap_or("breakdown").to_string();
+        let kind = match report.as_str() {
+            "breakdown" => Kind::Breakdown {
+                dimension: p.get("dimension").unwrap_or("event:page").to_string(),
+                top: p.get("limit").and_then(|l| l.parse().ok()),
+            },
+            "timeseries" => Kind::Timeseries(p.get("interval").unwrap_or(default_interval(c.range)).to_string()),
+            other => {
+                return Err(StatsError::BadRequest(format!("unknown report {other:?}; use breakdown or timeseries")));
+            }
+        };
+        let table = app.stats.run(&request(&c, kind, c.range))?;
+        Ok((c, report, (*table).clone()))
+    })();
+    let (c, report, table) = match result {
+        Ok(x) => x,
+        Err(e) => return error_reply(e),
+    };
+    let name = format!("{}-{report}-{}-{}", c.site, c.range.start, c.range.end);
+    match p.get("format").unwrap_or("csv") {
+        "json" => http::json(200, &Value::Array(table.objects()))
+            .with_header(header("Content-Disposition", &format!("attachment; filename=\"{name}.json\""))),
+        "csv" => {
+            let mut out = table.columns.join(",");
+            out.push('\n');
+            for row in &table.rows {
+                out.push_str(&row.iter().map(csv_cell).collect::<Vec<_>>().join(","));
+                out.push('\n');
+            }
+            http::reply(200, "text/csv; charset=utf-8", out)
+                .with_header(header("Content-Disposition", &format!("attachment; filename=\"{name}.csv\"")))
+                .with_header(header("Cache-Control", "no-store"))
+        }
+        other => http::error(400, &format!("unknown format {other:?}; use csv or json")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_cannot_become_formulas() {
+        assert_eq!(csv_cell(&json!("=HYPERLINK(\"x\")")), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell(&json!("+1")), "'+1");
+        assert_eq!(csv_cell(&json!("@SUM(A1)")), "'@SUM(A1)");
+        assert_eq!(csv_cell(&json!("/pricing")), "/pricing");
+        assert_eq!(csv_cell(&json!(-3)), "-3");
+        assert_eq!(csv_cell(&json!("a,b")), "\"a,b\"");
+        assert_eq!(csv_cell(&Value::Null), "");
+    }
+
+    #[test]
+    fn intervals_follow_the_range() {
+        let r = |a: &str, b: &str| DateRange {
+            start: mallard_core::time::Date::parse(a).unwrap(),
+            end: mallard_core::time::Date::parse(b).unwrap(),
+        };
+        assert_eq!(default_interval(r("2026-11-01", "2026-11-01")), "hour");
+        assert_eq!(default_interval(r("2026-11-01", "2026-11-30")), "day");
+        assert_eq!(default_interval(r("2025-12-01", "2026-11-30")), "month");
+    }
+
+    #[test]
+    fn params_keep_repeats() {
+        let p = Params::parse("site_id=a.com&filter=visit%3Asource%20%3D%3D%20Google&filter=event%3Apage%20~%20blog");
+        assert_eq!(p.all("filter"), vec!["visit:source == Google", "event:page ~ blog"]);
+    }
+}

@@ -1,0 +1,275 @@
+//! The stats engine: every number the API and the dashboard show comes from
+//! running the `mallard_*` table functions — the extension embedded in this
+//! binary, loaded into an in-memory DuckDB — on a pool of connections, with
+//! a cache in front. There is no second implementation of any number.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use duckdb::types::{TimeUnit, Value, ValueRef};
+use mallard_core::dimension::Dimension;
+use mallard_core::period::DateRange;
+use mallard_core::report::Granularity;
+use mallard_core::time::{Date, MICROS_PER_SECOND, format_timestamp};
+use mallard_core::{filter, lake};
+use serde_json::json;
+
+use crate::cache::Cache;
+use crate::pool::Pool;
+
+/// The extension, as built (`make extension`), embedded at compile time.
+const EXTENSION: &[u8] = include_bytes!(env!("MALLARD_EXTENSION_FILE"));
+
+/// A result table as the API returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl Table {
+    /// The value of `column` in row `row`.
+    pub fn get(&self, row: usize, column: &str) -> Option<&serde_json::Value> {
+        let c = self.columns.iter().position(|n| n == column)?;
+        self.rows.get(row)?.get(c)
+    }
+
+    /// Rows as JSON objects.
+    pub fn objects(&self) -> Vec<serde_json::Value> {
+        self.rows
+            .iter()
+            .map(|r| serde_json::Value::Object(self.columns.iter().cloned().zip(r.iter().cloned()).collect()))
+            .collect()
+    }
+}
+
+/// Which report to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Metrics,
+    Timeseries(String),
+    Breakdown { dimension: String, top: Option<u64> },
+    Sessions { top: Option<u64> },
+    Realtime,
+}
+
+/// A validated report request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub kind: Kind,
+    pub site: String,
+    pub range: DateRange,
+    pub timezone: Option<String>,
+    pub filters: Vec<String>,
+}
+
+/// Why a report could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsError {
+    /// The request is wrong (answered 400, with what is allowed).
+    BadRequest(String),
+    Internal(String),
+}
+
+impl std::fmt::Display for StatsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatsError::BadRequest(m) | StatsError::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Request {
+    /// Checks everything that can be checked here, so SQL errors are ours.
+    pub fn validate(&self) -> Result<(), StatsError> {
+        let bad = |e: String| StatsError::BadRequest(e);
+        if !lake::valid_site(&self.site) {
+            return Err(bad(format!("invalid site {:?}: a host name like example.com", self.site)));
+        }
+        for f in &self.filters {
+            filter::parse(f).map_err(bad)?;
+        }
+        match &self.kind {
+            Kind::Timeseries(g) => {
+                Granularity::parse(g).map_err(bad)?;
+            }
+            Kind::Breakdown { dimension, .. } => {
+                Dimension::parse(dimension).map_err(bad)?;
+            }
+            _ => {}
+        }
+        if self.range.end < self.range.start {
+            return Err(bad(format!("the end date {} is before the start date {}", self.range.end, self.range.start)));
+        }
+        Ok(())
+    }
+}
+
+pub struct Stats {
+    pool: Pool,
+    cache: Cache<Table>,
+    lake: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> StatsError {
+    StatsError::Internal(e.to_string())
+}
+
+fn date(d: Date) -> Value {
+    Value::Date32(d.to_days() as i32)
+}
+
+impl Stats {
+    /// Opens the query instance (threads for every core) and loads the
+    /// embedded extension into it.
+    pub fn open(data_dir: &Path, lake_dir: &Path, threads: usize, memory_limit: &str) -> io::Result<Stats> {
+        let dir = data_dir.join(".extension");
+        std::fs::create_dir_all(&dir)?;
+        // DuckDB finds the entry point by the file name: keep it exact.
+        let file = dir.join("mallard.duckdb_extension");
+        if std::fs::read(&file).map(|b| b != EXTENSION).unwrap_or(true) {
+            crate::files::write_atomic(&file, EXTENSION, 0o644)?;
+        }
+        let con = crate::db::open(memory_limit, threads).map_err(io::Error::other)?;
+        con.execute_batch(&format!("LOAD {}", crate::db::quote(&file.to_string_lossy())))
+            .map_err(|e| io::Error::other(format!("cannot load the mallard extension: {e}")))?;
+        let pool = Pool::new(con, threads.max(2)).map_err(io::Error::other)?;
+        Ok(Stats { pool, cache: Cache::default(), lake: lake_dir.to_string_lossy().into_owned() })
+    }
+
+    /// Today's date in `timezone` (UTC without one).
+    pub fn today(&self, timezone: Option<&str>) -> Result<Date, StatsError> {
+        let now = mallard_core::time::now_micros();
+        let Some(tz) = timezone else { return Ok(Date::of_micros(now)) };
+        let t = self.query(
+            "SELECT CAST(timezone(?, now()) AS DATE) WHERE ? IN (SELECT name FROM pg_timezone_names())",
+            &[Value::Text(tz.to_string()), Value::Text(tz.to_string())],
+        )?;
+        match t.rows.first().and_then(|r| r.first()).and_then(|v| v.as_str()).and_then(Date::parse) {
+            Some(d) => Ok(d),
+            None => Err(StatsError::BadRequest(format!(
+                "unknown timezone {tz:?}; use an IANA name like 'Europe/Berlin' or 'America/New_York'"
+            ))),
+        }
+    }
+
+    /// Marks a site's data as changed (new events are visible).
+    pub fn invalidate(&self, site: &str) {
+        self.cache.invalidate(site);
+    }
+
+    /// The SQL and parameters of a request: a call of one `mallard_*` function.
+    pub fn sql(&self, r: &Request) -> (String, Vec<Value>) {
+        // duckdb-rs binds no LIST parameters: one placeholder per filter.
+        let placeholders = vec!["CAST(? AS VARCHAR)"; r.filters.len()].join(", ");
+        let filters: Vec<Value> = r.filters.iter().map(|f| Value::Text(f.clone())).collect();
+        let tz = r.timezone.clone().map_or(Value::Null, Value::Text);
+        let top = |t: Option<u64>| t.map_or(Value::Null, |t| Value::BigInt(t.min(i64::MAX as u64) as i64));
+        let head =
+            vec![Value::Text(self.lake.clone()), Value::Text(r.site.clone()), date(r.range.start), date(r.range.end)];
+        let tail = format!("filters := CAST([{placeholders}] AS VARCHAR[]), timezone := CAST(? AS VARCHAR)");
+        let (sql, mut params) = match &r.kind {
+            Kind::Metrics => (format!("SELECT * FROM mallard_metrics(?, ?, ?, ?, {tail})"), head),
+            Kind::Timeseries(g) => (
+                format!("SELECT * FROM mallard_timeseries(?, ?, ?, ?, granularity := ?, {tail})"),
+                [head, vec![Value::Text(g.clone())]].concat(),
+            ),
+            Kind::Breakdown { dimension, top: n } => (
+                format!("SELECT * FROM mallard_breakdown(?, ?, ?, ?, ?, top := ?, {tail})"),
+                [head, vec![Value::Text(dimension.clone()), top(*n)]].concat(),
+            ),
+            Kind::Sessions { top: n } => (
+                format!("SELECT * FROM mallard_sessions(?, ?, ?, ?, top := ?, {tail})"),
+                [head, vec![top(*n)]].concat(),
+            ),
+            Kind::Realtime => {
+                return (
+                    "SELECT * FROM mallard_realtime(?, ?)".into(),
+                    vec![Value::Text(self.lake.clone()), Value::Text(r.site.clone())],
+                );
+            }
+        };
+        params.extend(filters);
+        params.push(tz);
+        (sql, params)
+    }
+
+    /// Runs a request (cached).
+    pub fn run(&self, r: &Request) -> Result<Arc<Table>, StatsError> {
+        r.validate()?;
+        let key = format!("{r:?}");
+        // Realtime means "the last five minutes": it ages even without new data.
+        let ttl = if r.kind == Kind::Realtime { Duration::from_secs(5) } else { Duration::from_secs(300) };
+        if let Some(hit) = self.cache.get(&r.site, &key, ttl) {
+            return Ok(hit);
+        }
+        let generation = self.cache.current(&r.site);
+        let (sql, params) = self.sql(r);
+        let table = Arc::new(self.query(&sql, &params)?);
+        self.cache.put(key, generation, Arc::clone(&table));
+        Ok(table)
+    }
+
+    /// Runs SQL on a pooled connection and converts the result to JSON values.
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Table, StatsError> {
+        let con = self.pool.get();
+        let mut stmt = con.prepare(sql).map_err(classify)?;
+        let mut rows = stmt.query(duckdb::params_from_iter(params.iter())).map_err(classify)?;
+        let columns: Vec<String> = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(classify)? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(to_json(row.get_ref(i).map_err(internal)?));
+            }
+            out.push(values);
+        }
+        Ok(Table { columns, rows: out })
+    }
+}
+
+/// Errors the `mallard_*` functions raise about their arguments are the
+/// caller's (400); anything else is ours (500).
+fn classify(e: duckdb::Error) -> StatsError {
+    let message = e.to_string();
+    if message.contains("mallard_") && (message.contains("Binder Error") || message.contains("Invalid Input")) {
+        let reason = message.split_once("mallard_").map(|(_, rest)| format!("mallard_{rest}")).unwrap_or(message);
+        StatsError::BadRequest(reason.lines().next().unwrap_or("").to_string())
+    } else {
+        StatsError::Internal(message)
+    }
+}
+
+/// A DuckDB value as JSON: numbers as numbers, timestamps and dates as DuckDB prints them.
+pub fn to_json(v: ValueRef<'_>) -> serde_json::Value {
+    match v {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Boolean(b) => json!(b),
+        ValueRef::TinyInt(i) => json!(i),
+        ValueRef::SmallInt(i) => json!(i),
+        ValueRef::Int(i) => json!(i),
+        ValueRef::BigInt(i) => json!(i),
+        ValueRef::HugeInt(i) => i64::try_from(i).map(|i| json!(i)).unwrap_or_else(|_| json!(i.to_string())),
+        ValueRef::UTinyInt(i) => json!(i),
+        ValueRef::USmallInt(i) => json!(i),
+        ValueRef::UInt(i) => json!(i),
+        // Visitor and visit ids exceed JavaScript's safe integers: strings.
+        ValueRef::UBigInt(i) => json!(i.to_string()),
+        ValueRef::Float(f) => serde_json::Number::from_f64(f64::from(f)).map_or(serde_json::Value::Null, Into::into),
+        ValueRef::Double(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+        ValueRef::Timestamp(unit, v) => {
+            let micros = match unit {
+                TimeUnit::Second => v * MICROS_PER_SECOND,
+                TimeUnit::Millisecond => v * 1000,
+                TimeUnit::Microsecond => v,
+                TimeUnit::Nanosecond => v / 1000,
+            };
+            json!(format_timestamp(micros))
+        }
+        ValueRef::Date32(d) => json!(Date::from_days(i64::from(d)).to_string()),
+        other => json!(format!("{other:?}")),
+    }
+}
