@@ -140,8 +140,10 @@ $(SQLTEST): FORCE
 	cargo build -p mallard-sqltest
 
 # The SQL suite on both supported Python hosts, against the very same file.
-SQL_TEST_ENV = MALLARD_EXT=$(EXTENSION) FIXTURE_LAKE=$(CURDIR)/test/fixtures/lake
-sql-test: $(EXTENSION) $(SQLTEST) venvs
+SQL_TEST_ENV = MALLARD_EXT=$(EXTENSION) FIXTURE_LAKE=$(CURDIR)/test/fixtures/lake \
+  MALLARD_COLLECTOR=$(CARGO_TARGET_DIR)/debug/mallard-collector MALLARD_DUCKDB_CLI=$(DUCKDB_CLI)
+sql-test: $(EXTENSION) $(SQLTEST) venvs libduckdb
+	cargo build -p mallard-collector
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_REF)/bin/python test/sql/*.test
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
 
@@ -163,6 +165,8 @@ bench: $(EXTENSION) venvs collector
 	$(VENV_REF)/bin/python test/bench/scalars.py $(EXTENSION) $(UAP_CORE)
 	$(VENV_REF)/bin/python test/bench/ingest.py $(CARGO_TARGET_DIR)/release/mallard-collector \
 	  $(CARGO_TARGET_DIR)/release/mallard-loadgen $(BENCH_SECONDS)
+	$(VENV_REF)/bin/python test/bench/query.py $(EXTENSION) $(CARGO_TARGET_DIR)/release/mallard-collector \
+	  test/bench/lake_gen.py $(MALLARD_CACHE)/bench
 
 BENCH_SECONDS ?= 20
 

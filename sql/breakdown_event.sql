@@ -2,7 +2,7 @@
 -- (event:name, event:hostname, event:props:<key>).
 WITH {{scope}}, {{visit_attributes}} {{ev}}
 SELECT coalesce({{dimension}}, '(none)') AS value,
-       count(DISTINCT visitor_id) AS visitors,
+       mallard_uniq_exact(visitor_id) AS visitors,
        count(*) AS events,
        count(*) FILTER (WHERE name = 'pageview') AS pageviews
 FROM ev

@@ -4,7 +4,7 @@
 WITH {{scope}}, {{visit_attributes}} {{ev}},
 pages AS (
     SELECT coalesce(pathname, '(none)') AS value,
-           count(DISTINCT visitor_id) AS visitors,
+           mallard_uniq_exact(visitor_id) AS visitors,
            count(*) AS pageviews
     FROM ev
     WHERE name = 'pageview'

@@ -1,6 +1,6 @@
 -- mallard_metrics: one row of the headline numbers.
 -- bounce: a visit with exactly one pageview and no interactive custom event.
-WITH {{scope}}, {{visit_attributes}} {{ev}}, {{visits}}
+WITH {{visits_ctes}}
 SELECT count(DISTINCT visitor_id) AS visitors,
        count(*) AS visits,
        coalesce(sum(pageviews), 0)::BIGINT AS pageviews,

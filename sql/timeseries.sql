@@ -2,21 +2,14 @@
 -- timezone is given), zeros for empty buckets. An event counts in the bucket
 -- of its time; a visit (visits, bounce rate, duration) in the bucket of its
 -- first event.
-WITH {{scope}}, {{visit_attributes}} {{ev}}, {{visits}},
+WITH {{visits_ctes}},
 buckets AS (
     SELECT unnest(generate_series(
         date_trunc('{{granularity}}', CAST($start_local AS TIMESTAMP)),
         date_trunc('{{granularity}}', CAST($end_local AS TIMESTAMP) - INTERVAL 1 MICROSECOND),
         INTERVAL 1 {{granularity}})) AS bucket
 ),
-by_events AS (
-    SELECT date_trunc('{{granularity}}', {{local:ts}}) AS bucket,
-           count(DISTINCT visitor_id) AS visitors,
-           count(*) FILTER (WHERE name = 'pageview') AS pageviews,
-           count(*) AS events
-    FROM ev
-    GROUP BY 1
-),
+{{by_events}},
 by_visits AS (
     SELECT date_trunc('{{granularity}}', {{local:first_ts}}) AS bucket,
            count(*) AS visits,

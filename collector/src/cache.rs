@@ -49,10 +49,10 @@ impl<T> Cache<T> {
     /// during the computation is not hidden).
     pub fn put(&self, key: String, generation: u64, value: Arc<T>) {
         let mut entries = lock(&self.entries);
-        if entries.len() >= CAPACITY {
-            if let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.stored).map(|(k, _)| k.clone()) {
-                entries.remove(&oldest);
-            }
+        if entries.len() >= CAPACITY
+            && let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.stored).map(|(k, _)| k.clone())
+        {
+            entries.remove(&oldest);
         }
         entries.insert(key, Entry { stored: Instant::now(), generation, value });
     }

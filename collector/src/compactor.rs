@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use duckdb::Connection;
 use mallard_core::event::LAKE_COLUMNS;
-use mallard_core::lake::file_name;
+use mallard_core::lake::{file_name, rollup_names};
+use mallard_core::report::rollup_sql;
 use mallard_core::time::Date;
 
 use crate::db::quote;
@@ -111,6 +112,52 @@ fn remove_hidden(partition: &Partition) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes the rollups (`.visits`, `.pages`) of a closed partition's single
+/// file, and removes rollups of files that no longer exist. Queries over
+/// whole days then read one row per visit instead of every event.
+pub fn write_rollups(db: &Connection, partition: &Partition) -> io::Result<bool> {
+    let visible = partition.visible();
+    let current = match visible.as_slice() {
+        [only] => Some(rollup_names(only.from, only.to)),
+        _ => None,
+    };
+    // stale rollups (of replaced files) go
+    for entry in std::fs::read_dir(&partition.dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let is_rollup = name.ends_with(".visits") || name.ends_with(".pages");
+        let is_current = current.as_ref().is_some_and(|(v, p)| name == *v || name == *p);
+        if is_rollup && !is_current && !name.starts_with('.') {
+            std::fs::remove_file(partition.dir.join(&name))?;
+        }
+    }
+    let (Some((visits, pages)), [file]) = (current, visible.as_slice()) else { return Ok(false) };
+    if partition.dir.join(&visits).exists() && partition.dir.join(&pages).exists() {
+        return Ok(false);
+    }
+    let path = file.path.to_string_lossy().into_owned();
+    let columns: Vec<String> = {
+        let mut stmt = db
+            .prepare(&format!("SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet({}))", quote(&path)))
+            .map_err(to_io)?;
+        stmt.query_map([], |r| r.get::<_, String>(0)).map_err(to_io)?.collect::<Result<_, _>>().map_err(to_io)?
+    };
+    let (visits_sql, pages_sql) = rollup_sql(&path, &columns);
+    for (name, sql, order) in
+        [(&visits, visits_sql, "visitor_id, first_ts"), (&pages, pages_sql, "pathname, visitor_id")]
+    {
+        let tmp = partition.dir.join(format!(".{name}.tmp"));
+        db.execute_batch(&format!(
+            "COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO {} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)",
+            quote(&tmp.to_string_lossy())
+        ))
+        .map_err(to_io)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, partition.dir.join(name))?;
+    }
+    sync_dir(&partition.dir)?;
+    Ok(true)
+}
+
 /// One compaction pass over the lake. `open_since` is the first date that
 /// may still receive events. Returns the number of merges done.
 pub fn run(db: &Connection, lake_dir: &Path, open_since: Date, t: usize, metrics: &Metrics) -> io::Result<usize> {
@@ -120,7 +167,13 @@ pub fn run(db: &Connection, lake_dir: &Path, open_since: Date, t: usize, metrics
         remove_hidden(&partition)?;
         loop {
             partition = lake::read_partition(&partition.site, partition.date, &partition.dir)?;
-            let Some(files) = plan(&partition, partition.date < open_since, t) else { break };
+            let closed = partition.date < open_since;
+            let Some(files) = plan(&partition, closed, t) else {
+                if closed && write_rollups(db, &partition)? {
+                    log::info("rollups written", &[("site", &partition.site), ("date", &partition.date)]);
+                }
+                break;
+            };
             let started = Instant::now();
             let merged = merge(db, &partition.dir, &files)?;
             metrics.compaction_duration.observe(started.elapsed());

@@ -247,7 +247,7 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         "gib" => 1024.0 * 1024.0 * 1024.0,
         _ => return None,
     };
-    (n.is_finite() && n >= 0.0).then(|| (n * factor) as u64)
+    (n.is_finite() && n >= 0.0).then_some((n * factor) as u64)
 }
 
 /// `10s`, `500ms`, `2m`, `1h`, or a plain number of seconds.

@@ -56,19 +56,40 @@ pub fn parse_hot_file_name(name: &str) -> Option<(u64, u32)> {
     Some((u64::from_str_radix(seq, 16).ok()?, u32::from_str_radix(part, 16).ok()?))
 }
 
+/// The rollup files written beside a partition's single, compacted lake
+/// file `<from>-<to>.parquet`: per-visit rows (`<from>-<to>.visits`) and
+/// per-page-and-visitor rows (`<from>-<to>.pages`), both Parquet. They are
+/// valid exactly while that file is the partition's only file.
+pub fn rollup_names(from: u64, to: u64) -> (String, String) {
+    let stem = format!("{from:016x}-{to:016x}");
+    (format!("{stem}.visits"), format!("{stem}.pages"))
+}
+
+/// What a reader reads of one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartitionFiles {
+    /// The event files to read (visible lake files, uncovered hot files,
+    /// foreign Parquet files).
+    pub files: Vec<String>,
+    /// `(visits, pages)` rollups that stand for `files`, when valid.
+    pub rollup: Option<(String, String)>,
+}
+
 /// Of a listing of lake paths (`…/site=<s>/date=<d>/<file>`, e.g. from a
-/// glob), the files a reader must read for dates in `from..=to` (either end
-/// open): per partition, the visible lake files and the hot files of flushes
+/// glob), what a reader must read for dates in `from..=to` (either end
+/// open), per partition: the visible lake files and the hot files of flushes
 /// no lake file covers yet. Other `.parquet` files (a lake written by
 /// another tool, e.g. DuckDB's `COPY … PARTITION_BY`) are read as they are;
 /// hidden and temporary files are never read.
-pub fn readable_files(paths: &[String], from: Option<Date>, to: Option<Date>) -> Vec<String> {
-    use std::collections::BTreeMap;
+pub fn select(paths: &[String], from: Option<Date>, to: Option<Date>) -> Vec<PartitionFiles> {
+    use std::collections::{BTreeMap, BTreeSet};
     #[derive(Default)]
     struct Partition<'a> {
         lake: Vec<(&'a str, (u64, u64))>,
         hot: Vec<(&'a str, u64)>,
         foreign: Vec<&'a str>,
+        names: BTreeSet<&'a str>,
+        dir: &'a str,
     }
     let mut partitions: BTreeMap<(&str, &str), Partition<'_>> = BTreeMap::new();
     for path in paths {
@@ -84,6 +105,8 @@ pub fn readable_files(paths: &[String], from: Option<Date>, to: Option<Date>) ->
             continue;
         }
         let partition = partitions.entry((site, date)).or_default();
+        partition.dir = &path[..path.len() - name.len()];
+        partition.names.insert(name);
         if let Some(range) = parse_file_name(name) {
             partition.lake.push((path, range));
         } else if let Some((seq, _)) = parse_hot_file_name(name) {
@@ -95,19 +118,36 @@ pub fn readable_files(paths: &[String], from: Option<Date>, to: Option<Date>) ->
     let mut out = Vec::new();
     for p in partitions.values() {
         let ranges: Vec<_> = p.lake.iter().map(|(_, r)| *r).collect();
-        for ((path, _), keep) in p.lake.iter().zip(visible(&ranges)) {
+        let mut selected = PartitionFiles::default();
+        let mut visible_ranges = Vec::new();
+        for ((path, range), keep) in p.lake.iter().zip(visible(&ranges)) {
             if keep {
-                out.push(path.to_string());
+                selected.files.push(path.to_string());
+                visible_ranges.push(*range);
             }
         }
+        let mut uncovered_hot = false;
         for (path, seq) in &p.hot {
             if !ranges.iter().any(|(f, t)| f <= seq && seq <= t) {
-                out.push(path.to_string());
+                selected.files.push(path.to_string());
+                uncovered_hot = true;
             }
         }
-        out.extend(p.foreign.iter().map(|f| f.to_string()));
+        selected.files.extend(p.foreign.iter().map(|f| f.to_string()));
+        if let ([(a, b)], false, true) = (visible_ranges.as_slice(), uncovered_hot, p.foreign.is_empty()) {
+            let (visits, pages) = rollup_names(*a, *b);
+            if p.names.contains(visits.as_str()) && p.names.contains(pages.as_str()) {
+                selected.rollup = Some((format!("{}{visits}", p.dir), format!("{}{pages}", p.dir)));
+            }
+        }
+        out.push(selected);
     }
     out
+}
+
+/// Every event file [`select`] picks, flattened.
+pub fn readable_files(paths: &[String], from: Option<Date>, to: Option<Date>) -> Vec<String> {
+    select(paths, from, to).into_iter().flat_map(|p| p.files).collect()
 }
 
 /// For the files of one partition (their flush ranges), which ones a reader
@@ -196,6 +236,28 @@ mod tests {
         );
         assert_eq!(parse_hot_file_name(&hot_file_name(7, 3)), Some((7, 3)));
         assert_eq!(parse_hot_file_name("x.hot"), None);
+    }
+
+    #[test]
+    fn rollups_stand_for_a_single_compacted_file() {
+        let d = "lake/site=a.com/date=2026-11-27";
+        let (v, p) = rollup_names(1, 5);
+        let mut paths = vec![format!("{d}/{}", file_name(1, 5)), format!("{d}/{v}"), format!("{d}/{p}")];
+        let got = select(&paths, None, None);
+        assert_eq!(got[0].rollup, Some((format!("{d}/{v}"), format!("{d}/{p}"))));
+        assert_eq!(got[0].files, vec![format!("{d}/{}", file_name(1, 5))]);
+        // a newer flush file, an uncovered hot file or a missing rollup: no rollup
+        paths.push(format!("{d}/{}", file_name(6, 6)));
+        assert_eq!(select(&paths, None, None)[0].rollup, None);
+        paths.pop();
+        paths.push(format!("{d}/{}", hot_file_name(9, 0)));
+        assert_eq!(select(&paths, None, None)[0].rollup, None);
+        paths.pop();
+        paths.pop();
+        assert_eq!(select(&paths, None, None)[0].rollup, None);
+        // a stale rollup of a file that was replaced is not used
+        let paths = vec![format!("{d}/{}", file_name(1, 6)), format!("{d}/{v}"), format!("{d}/{p}")];
+        assert_eq!(select(&paths, None, None)[0].rollup, None);
     }
 
     #[test]

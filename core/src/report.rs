@@ -17,6 +17,12 @@ const SCOPE: &str = include_str!("../../sql/scope.sql");
 const VISIT_ATTRIBUTES: &str = include_str!("../../sql/visit_attributes.sql");
 const EV: &str = include_str!("../../sql/ev.sql");
 const VISITS: &str = include_str!("../../sql/visits.sql");
+const VISIT_ROWS: &str = include_str!("../../sql/visit_rows.sql");
+const PAGE_ROWS: &str = include_str!("../../sql/page_rows.sql");
+const MERGED_VISITS: &str = include_str!("../../sql/merged_visits.sql");
+const BY_EVENTS: &str = include_str!("../../sql/by_events.sql");
+const BY_EVENTS_ROWS: &str = include_str!("../../sql/by_events_rows.sql");
+const BREAKDOWN_PAGE_ROWS: &str = include_str!("../../sql/breakdown_page_rows.sql");
 const METRICS: &str = include_str!("../../sql/metrics.sql");
 const TIMESERIES: &str = include_str!("../../sql/timeseries.sql");
 const BREAKDOWN_PAGE: &str = include_str!("../../sql/breakdown_page.sql");
@@ -228,13 +234,50 @@ impl Builder {
     }
 }
 
-/// The lake files a query reads, and which lake columns they have.
+/// The lake files a query reads (per partition, with rollups where valid),
+/// and which lake columns they have.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Source {
-    pub files: Vec<String>,
+    pub partitions: Vec<crate::lake::PartitionFiles>,
     /// Column names present in the files (a lake written by an older version
     /// may lack later columns; extra columns are ignored).
     pub columns: Vec<String>,
+}
+
+impl Source {
+    /// A source of plain event files (no rollups).
+    pub fn of_files(files: Vec<String>, columns: Vec<String>) -> Source {
+        Source { partitions: vec![crate::lake::PartitionFiles { files, rollup: None }], columns }
+    }
+
+    fn files(&self, rollups: bool) -> Vec<String> {
+        self.partitions.iter().filter(|p| !rollups || p.rollup.is_none()).flat_map(|p| p.files.clone()).collect()
+    }
+
+    fn rollups(&self) -> Vec<(String, String)> {
+        self.partitions.iter().filter_map(|p| p.rollup.clone()).collect()
+    }
+}
+
+/// A list of file paths as SQL string literals. File paths (from DuckDB's
+/// own glob of the lake) are the one non-parameter text in the SQL, quotes
+/// doubled: a table function's arguments must be known when the statement
+/// is prepared, so that its result columns can be declared.
+fn file_list(files: &[String]) -> String {
+    let list: Vec<String> = files.iter().map(|f| format!("'{}'", f.replace('\'', "''"))).collect();
+    format!("[{}]", list.join(", "))
+}
+
+/// The rollup SQL for one compacted lake file: `(visits, pages)` SELECTs
+/// whose rows the compactor writes beside it (see `sql/visit_rows.sql`).
+pub fn rollup_sql(file: &str, columns: &[String]) -> (String, String) {
+    let events = format!(
+        "(SELECT {} FROM read_parquet({}, hive_partitioning = false))",
+        lake_columns(columns),
+        file_list(&[file.to_string()])
+    );
+    let fill_events = |template: &str| fill(&body(template), &BTreeMap::from([("events", events.clone())]));
+    (fill_events(VISIT_ROWS), fill_events(PAGE_ROWS))
 }
 
 /// The lake's columns, each as the contract's type; a column the files lack
@@ -253,10 +296,28 @@ fn lake_columns(present: &[String]) -> String {
         .join(", ")
 }
 
+/// Whether a report can use the partitions' rollups: whole UTC days, no
+/// event-level filter, and a report made of visits (or of pages, unfiltered).
+fn rollup_path(report: &Report, scope: &Scope) -> bool {
+    let utc = scope.timezone.as_deref().is_none_or(|tz| matches!(tz, "UTC" | "Etc/UTC"));
+    let event_filters = scope.filters.iter().any(|f| f.dimension.level() == Level::Event);
+    let dated = scope.start.is_some() && scope.end.is_some();
+    utc && dated
+        && !event_filters
+        && match report {
+            Report::Metrics | Report::Sessions { .. } => true,
+            Report::Timeseries(g) => *g != Granularity::Hour,
+            Report::Breakdown { dimension: Dimension::Visit(..), .. } => true,
+            Report::Breakdown { dimension: Dimension::Event("event:page", _), .. } => scope.filters.is_empty(),
+            _ => false,
+        }
+}
+
 /// Builds the SQL of `report` over the lake files of `source`.
 pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, String> {
-    let files = &source.files;
     scope.validate()?;
+    let rollups = rollup_path(report, scope);
+    let files = &source.files(rollups);
     let mut b = Builder { params: Vec::new(), tz: scope.timezone.is_some() };
     if let Some(tz) = &scope.timezone {
         b.param("tz".into(), Param::Varchar(tz.clone()));
@@ -265,15 +326,10 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
     let from = if files.is_empty() {
         format!("(SELECT {} LIMIT 0)", lake_columns(&[]))
     } else {
-        // The one non-parameter text: file paths (from DuckDB's own glob of
-        // the lake) as string literals, quotes doubled. A table function's
-        // arguments must be known when the statement is prepared, so that
-        // its result columns can be declared; parameters are not.
-        let list: Vec<String> = files.iter().map(|f| format!("'{}'", f.replace('\'', "''"))).collect();
         format!(
-            "(SELECT {} FROM read_parquet([{}], union_by_name = true, hive_partitioning = false))",
+            "(SELECT {} FROM read_parquet({}, union_by_name = true, hive_partitioning = false))",
             lake_columns(&source.columns),
-            list.join(", ")
+            file_list(files)
         )
     };
     v.insert("source", from);
@@ -313,9 +369,9 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         }
     }
     v.insert("event_filters", event_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
-    let needs_attributes = !visit_conditions.is_empty()
-        || matches!(report, Report::Sessions { .. })
-        || matches!(report, Report::Breakdown { dimension: Dimension::Visit(..), .. });
+    let attributes =
+        matches!(report, Report::Sessions { .. } | Report::Breakdown { dimension: Dimension::Visit(..), .. });
+    let needs_attributes = !visit_conditions.is_empty() || attributes;
     v.insert(
         "visit_filter",
         if visit_conditions.is_empty() {
@@ -328,6 +384,42 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
     v.insert("visit_attributes", if needs_attributes { format!("{},", body(VISIT_ATTRIBUTES)) } else { String::new() });
     v.insert("ev", body(EV));
     v.insert("visits", body(VISITS));
+    v.insert("attribute_columns", if attributes { ", a.* EXCLUDE (visit_id)".into() } else { String::new() });
+    v.insert(
+        "attribute_join",
+        if attributes { "JOIN visit_attributes a USING (visit_id)".into() } else { String::new() },
+    );
+    if rollups {
+        // Visits from rollups (one scan over all of them), and on the fly
+        // for partitions without one.
+        let rollups = source.rollups();
+        let scan = |files: Vec<String>| {
+            format!("SELECT * FROM read_parquet({}, hive_partitioning = false)", file_list(&files))
+        };
+        let on_the_fly = |template: &str| fill(&body(template), &BTreeMap::from([("events", "scope".to_string())]));
+        let mut visits = vec![on_the_fly(VISIT_ROWS)];
+        let mut pages = vec![on_the_fly(PAGE_ROWS)];
+        if !rollups.is_empty() {
+            visits.insert(0, scan(rollups.iter().map(|(v, _)| v.clone()).collect()));
+            pages.insert(0, scan(rollups.iter().map(|(_, p)| p.clone()).collect()));
+        }
+        v.insert("visit_row_sources", visits.join("\nUNION ALL\n"));
+        v.insert("page_row_sources", pages.join("\nUNION ALL\n"));
+        v.insert("visit_conditions", visit_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
+        v.insert("visits_ctes", format!("{}, {}", body(SCOPE), body(MERGED_VISITS)));
+        v.insert(
+            "row_filter",
+            if visit_conditions.is_empty() {
+                String::new()
+            } else {
+                "AND visit_id IN (SELECT visit_id FROM visits)".into()
+            },
+        );
+        v.insert("by_events", body(BY_EVENTS_ROWS));
+    } else {
+        v.insert("visits_ctes", "{{scope}}, {{visit_attributes}} {{ev}}, {{visits}}".into());
+        v.insert("by_events", body(BY_EVENTS));
+    }
     v.insert("local:ts", b.local("ts"));
     v.insert("lake_columns", LAKE_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "));
     v.insert("local:first_ts", b.local("first_ts"));
@@ -348,6 +440,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         Report::Breakdown { dimension, top: n } => {
             top(&mut b, *n);
             match dimension {
+                Dimension::Event("event:page", _) if rollups => BREAKDOWN_PAGE_ROWS,
                 Dimension::Event("event:page", _) => BREAKDOWN_PAGE,
                 Dimension::Visit(_, column) => {
                     v.insert("attribute", column.to_string());
@@ -379,7 +472,7 @@ mod tests {
     use crate::filter;
 
     fn src(file: &str) -> Source {
-        Source { files: vec![file.into()], columns: vec!["site".into(), "ts".into()] }
+        Source::of_files(vec![file.into()], vec!["site".into(), "ts".into()])
     }
 
     fn scope() -> Scope {
@@ -410,7 +503,9 @@ mod tests {
 
     #[test]
     fn unneeded_parts_are_left_out() {
-        let q = build(&Report::Metrics, &scope(), &src("a.parquet")).unwrap();
+        let mut s = scope();
+        s.filters = vec![filter::parse("event:page == /x").unwrap()];
+        let q = build(&Report::Metrics, &s, &src("a.parquet")).unwrap();
         assert!(!q.sql.contains("visit_attributes"));
         assert!(!q.sql.contains("timezone("));
         let q = build(&Report::Metrics, &scope(), &Source::default()).unwrap();

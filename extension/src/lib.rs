@@ -12,6 +12,7 @@ pub mod footer;
 
 mod referrer;
 mod report;
+mod uniq;
 mod user_agent;
 mod version;
 mod visitor_id;
@@ -31,5 +32,6 @@ pub fn register_private(con: &ffi::Connection) -> Result<(), String> {
     visitor_id::register(con)?;
     user_agent::register(con)?;
     referrer::register(con)?;
+    uniq::register(con)?;
     Ok(())
 }

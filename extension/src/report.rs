@@ -143,7 +143,8 @@ fn source(con: &Connection, lake: &str, scope: &Scope) -> Result<Source, String>
     })?;
     let paths: Vec<String> = listing.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
     let (from, to) = scope.partition_dates();
-    let files = lake::readable_files(&paths, from, to);
+    let partitions = lake::select(&paths, from, to);
+    let files: Vec<String> = partitions.iter().flat_map(|p| p.files.clone()).collect();
     if files.is_empty() {
         return Ok(Source::default());
     }
@@ -160,7 +161,7 @@ fn source(con: &Connection, lake: &str, scope: &Scope) -> Result<Source, String>
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())
         .collect();
-    Ok(Source { files, columns })
+    Ok(Source { partitions, columns })
 }
 
 /// Checks a time zone against DuckDB's list (needs the ICU extension).
@@ -181,7 +182,12 @@ fn check_timezone(con: &Connection, scope: &Scope) -> Result<(), String> {
 fn build(con: &Connection, lake: &str, report: Report, scope: &Scope) -> Result<Query, String> {
     check_timezone(con, scope)?;
     let source = source(con, lake, scope)?;
-    report::build(&report, scope, &source)
+    let query = report::build(&report, scope, &source)?;
+    // MALLARD_DEBUG_SQL=1 prints the SQL each function runs (to stderr).
+    if std::env::var_os("MALLARD_DEBUG_SQL").is_some() {
+        eprintln!("-- mallard SQL\n{}\n-- parameters: {:?}", query.sql, query.params);
+    }
+    Ok(query)
 }
 
 fn top(args: &Args, default: Option<u64>) -> Result<Option<u64>, String> {

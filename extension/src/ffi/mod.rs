@@ -4,6 +4,7 @@
 //! error or panic in a callback becomes a SQL error here and never unwinds
 //! into DuckDB.
 
+mod aggregate;
 mod database;
 mod entry;
 mod scalar;
@@ -12,12 +13,13 @@ mod types;
 mod value;
 mod vector;
 
+pub use aggregate::{Aggregate, register_aggregate};
 pub use entry::DUCKDB_C_API_VERSION;
 pub use scalar::{ScalarFn, ScalarFunction};
 pub use table::{Args, BindFn, TableFunction};
 pub use types::{LogicalType, TypeId};
 pub use value::Value;
-pub use vector::{Chunk, Interval, Strings, VectorMut};
+pub use vector::{Chunk, Column, Interval, Strings, VectorMut};
 
 use libduckdb_sys as sys;
 

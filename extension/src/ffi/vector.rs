@@ -206,6 +206,8 @@ pub struct VectorMut<'a> {
     validity_writable: bool,
     /// Checked on the first `set_str`: short strings are then written inline.
     is_varchar: Option<bool>,
+    /// The vector's type id, read once.
+    type_id: Option<sys::duckdb_type>,
     _life: PhantomData<&'a mut ()>,
 }
 
@@ -213,7 +215,7 @@ impl VectorMut<'_> {
     /// # Safety
     /// `raw` must be a valid, writable vector with capacity ≥ `len` for `'a`.
     pub(super) unsafe fn from_raw(raw: sys::duckdb_vector, len: usize) -> Self {
-        Self { raw, len, validity_writable: false, is_varchar: None, _life: PhantomData }
+        Self { raw, len, validity_writable: false, is_varchar: None, type_id: None, _life: PhantomData }
     }
 
     pub fn len(&self) -> usize {
@@ -239,7 +241,10 @@ impl VectorMut<'_> {
 
     /// The vector's values as a mutable slice of `T`.
     pub fn values<T: Primitive>(&mut self) -> Result<&mut [T], String> {
-        check_type::<T>(self.raw)?;
+        let id = *self.type_id.get_or_insert_with(|| type_id(self.raw));
+        if !T::IDS.contains(&id) {
+            return Err(format!("mallard: internal type mismatch (vector type id {id})"));
+        }
         // SAFETY: type checked; capacity ≥ len; we hold the only handle.
         unsafe {
             let data = sys::duckdb_vector_get_data(self.raw) as *mut T;

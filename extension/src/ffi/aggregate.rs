@@ -1,0 +1,211 @@
+//! Aggregate functions through DuckDB's C API (the `duckdb` crate has no
+//! aggregate API). One function set per name with one overload per arity
+//! (aggregates take no varargs); the name is set on every overload, or the
+//! set silently fails to register.
+//!
+//! DuckDB allocates each state as `state_size` bytes; ours hold one pointer
+//! to a boxed Rust state, created on first update and dropped by the
+//! destructor. `combine` may receive freshly initialised targets (window
+//! segment trees) and must leave its sources untouched, so it merges by
+//! reference. Rows with NULLs reach `update` (special NULL handling): each
+//! aggregate decides what a NULL means. Every callback runs under `guard`.
+
+use std::ffi::c_void;
+use std::ptr;
+
+use libduckdb_sys as sys;
+
+use super::vector::{Chunk, VectorMut};
+use super::{Connection, LogicalType, c_string, guard};
+
+/// An aggregate's logic; the FFI below does the rest.
+pub trait Aggregate: 'static {
+    type State: Default + Send + 'static;
+    /// The typed input columns of a chunk.
+    type Input<'a>;
+    fn input<'a>(chunk: &Chunk<'a>) -> Result<Self::Input<'a>, String>;
+    /// Adds row `row` of `input` to `state`.
+    fn update(state: &mut Self::State, input: &Self::Input<'_>, row: usize) -> Result<(), String>;
+    /// Merges `source` into `target` (which may be fresh).
+    fn combine(source: &Self::State, target: &mut Self::State) -> Result<(), String>;
+    /// Writes the result of `state` at `row` of `out`.
+    fn finalize(state: &mut Self::State, out: &mut VectorMut<'_>, row: usize) -> Result<(), String>;
+}
+
+struct Info {
+    name: String,
+}
+
+/// Registers aggregate `A` as `name` with the given `(parameters, return
+/// type)` overloads.
+pub fn register_aggregate<A: Aggregate>(
+    con: &Connection,
+    name: &str,
+    overloads: Vec<(Vec<LogicalType>, LogicalType)>,
+) -> Result<(), String> {
+    let c_name = c_string(name);
+    // SAFETY: handles are created, configured, registered and destroyed
+    // here; DuckDB copies the functions and owns each `Info` through the
+    // destroy hook.
+    unsafe {
+        let mut set = sys::duckdb_create_aggregate_function_set(c_name.as_ptr());
+        for (params, returns) in &overloads {
+            let mut f = sys::duckdb_create_aggregate_function();
+            sys::duckdb_aggregate_function_set_name(f, c_name.as_ptr());
+            for p in params {
+                sys::duckdb_aggregate_function_add_parameter(f, p.raw);
+            }
+            sys::duckdb_aggregate_function_set_return_type(f, returns.raw);
+            sys::duckdb_aggregate_function_set_functions(
+                f,
+                Some(state_size),
+                Some(init),
+                Some(update::<A>),
+                Some(combine::<A>),
+                Some(finalize::<A>),
+            );
+            sys::duckdb_aggregate_function_set_destructor(f, Some(destroy::<A>));
+            sys::duckdb_aggregate_function_set_special_handling(f);
+            let info = Box::into_raw(Box::new(Info { name: name.to_string() }));
+            sys::duckdb_aggregate_function_set_extra_info(f, info as *mut c_void, Some(drop_info));
+            let state = sys::duckdb_add_aggregate_function_to_set(set, f);
+            sys::duckdb_destroy_aggregate_function(&mut f);
+            if state != sys::DuckDBSuccess {
+                sys::duckdb_destroy_aggregate_function_set(&mut set);
+                return Err(format!("mallard: could not add an overload of {name}"));
+            }
+        }
+        let state = sys::duckdb_register_aggregate_function_set(con.raw, set);
+        sys::duckdb_destroy_aggregate_function_set(&mut set);
+        if state != sys::DuckDBSuccess {
+            return Err(format!("mallard: could not register {name}"));
+        }
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn drop_info(data: *mut c_void) {
+    // SAFETY: the Box leaked in `register_aggregate`, dropped once.
+    drop(unsafe { Box::from_raw(data as *mut Info) });
+}
+
+/// Each state slot holds one pointer to the boxed state (null until used).
+unsafe extern "C" fn state_size(_info: sys::duckdb_function_info) -> sys::idx_t {
+    std::mem::size_of::<*mut c_void>() as sys::idx_t
+}
+
+unsafe extern "C" fn init(_info: sys::duckdb_function_info, state: sys::duckdb_aggregate_state) {
+    // SAFETY: `state` points at `state_size` writable bytes.
+    unsafe { ptr::write(state as *mut *mut c_void, ptr::null_mut()) };
+}
+
+/// The state behind a slot, created on first use.
+///
+/// # Safety
+/// `slot` is a state slot initialised by `init`.
+unsafe fn state_mut<'a, S: Default>(slot: sys::duckdb_aggregate_state) -> &'a mut S {
+    // SAFETY: per the contract; the box lives until `destroy`.
+    unsafe {
+        let slot = slot as *mut *mut S;
+        if (*slot).is_null() {
+            *slot = Box::into_raw(Box::<S>::default());
+        }
+        &mut **slot
+    }
+}
+
+fn report(info: sys::duckdb_function_info, result: Result<(), String>) {
+    if let Err(e) = result {
+        // SAFETY: `info` is the callback's function info.
+        unsafe { sys::duckdb_aggregate_function_set_error(info, c_string(&e).as_ptr()) };
+    }
+}
+
+/// # Safety
+/// `info` is the callback's function info.
+unsafe fn name(info: sys::duckdb_function_info) -> String {
+    // SAFETY: the extra info is the `Info` we registered.
+    unsafe { (*(sys::duckdb_aggregate_function_get_extra_info(info) as *const Info)).name.clone() }
+}
+
+unsafe extern "C" fn update<A: Aggregate>(
+    info: sys::duckdb_function_info,
+    input: sys::duckdb_data_chunk,
+    states: *mut sys::duckdb_aggregate_state,
+) {
+    // SAFETY: DuckDB passes a flat input chunk and one state slot per row;
+    // rows of one group share a slot, so each state is borrowed for one row
+    // at a time only.
+    unsafe {
+        let chunk = Chunk::from_raw(input);
+        let result = guard(&name(info), || {
+            let cols = A::input(&chunk)?;
+            for row in 0..chunk.len() {
+                let state = state_mut::<A::State>(*states.add(row));
+                A::update(state, &cols, row)?;
+            }
+            Ok(())
+        });
+        report(info, result);
+    }
+}
+
+unsafe extern "C" fn combine<A: Aggregate>(
+    info: sys::duckdb_function_info,
+    source: *mut sys::duckdb_aggregate_state,
+    target: *mut sys::duckdb_aggregate_state,
+    count: sys::idx_t,
+) {
+    // SAFETY: `count` source and target slots; sources are only read.
+    unsafe {
+        let result = guard(&name(info), || {
+            for i in 0..count as usize {
+                let src = *(*source.add(i) as *mut *mut A::State);
+                if src.is_null() {
+                    continue;
+                }
+                let dst = state_mut::<A::State>(*target.add(i));
+                if !ptr::eq(src, dst) {
+                    A::combine(&*src, dst)?;
+                }
+            }
+            Ok(())
+        });
+        report(info, result);
+    }
+}
+
+unsafe extern "C" fn finalize<A: Aggregate>(
+    info: sys::duckdb_function_info,
+    source: *mut sys::duckdb_aggregate_state,
+    result: sys::duckdb_vector,
+    count: sys::idx_t,
+    offset: sys::idx_t,
+) {
+    // SAFETY: `count` slots; results go to rows `offset..offset+count` of
+    // `result`, whose capacity covers them.
+    unsafe {
+        let mut out = VectorMut::from_raw(result, (offset + count) as usize);
+        let outcome = guard(&name(info), || {
+            for i in 0..count as usize {
+                let state = state_mut::<A::State>(*source.add(i));
+                A::finalize(state, &mut out, offset as usize + i)?;
+            }
+            Ok(())
+        });
+        report(info, outcome);
+    }
+}
+
+unsafe extern "C" fn destroy<A: Aggregate>(states: *mut sys::duckdb_aggregate_state, count: sys::idx_t) {
+    // SAFETY: each slot holds null or a Box we created; each is freed once.
+    unsafe {
+        for i in 0..count as usize {
+            let slot = *states.add(i) as *mut *mut A::State;
+            if !(*slot).is_null() {
+                drop(Box::from_raw(*slot));
+                *slot = ptr::null_mut();
+            }
+        }
+    }
+}
