@@ -103,7 +103,7 @@ impl App {
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
-        let (sealed_tx, sealed_rx) = mpsc::channel();
+        let (sealed_tx, sealed_rx) = flusher::Handoff::channel(Arc::clone(&flush_stats));
         let hot = if config.hot_interval.is_zero() {
             None
         } else {

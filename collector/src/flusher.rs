@@ -35,6 +35,32 @@ pub struct FlushStats {
     pub healthy: AtomicBool,
 }
 
+/// The WAL's way into the flusher. Events count as pending from the moment
+/// they are handed off, so "acknowledged but not yet in Parquet" never dips
+/// to zero while a segment travels between the two threads.
+pub struct Handoff {
+    tx: std::sync::mpsc::Sender<Sealed>,
+    stats: Arc<FlushStats>,
+}
+
+impl Handoff {
+    pub fn channel(stats: Arc<FlushStats>) -> (Handoff, Receiver<Sealed>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (Handoff { tx, stats }, rx)
+    }
+
+    /// Hands a sealed segment to the flusher; false when it has stopped.
+    pub fn send(&self, segment: Sealed) -> bool {
+        let n = segment.events.len() as i64;
+        self.stats.pending.fetch_add(n, Ordering::Relaxed);
+        if self.tx.send(segment).is_err() {
+            self.stats.pending.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
 pub struct FlusherOptions {
     pub lake_dir: PathBuf,
     pub wal_dir: PathBuf,
@@ -111,7 +137,6 @@ fn write_with_retry(
     stats: &FlushStats,
     stopping: &AtomicBool,
 ) {
-    stats.pending.fetch_add(segment.events.len() as i64, Ordering::Relaxed);
     let mut delay = Duration::from_millis(200);
     loop {
         let started = Instant::now();

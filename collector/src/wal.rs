@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use mallard_core::event::Event;
 
 use crate::files::sync_dir;
+use crate::flusher::Handoff;
 use crate::hot::HotMsg;
 use crate::log;
 use crate::metrics::Metrics;
@@ -157,7 +158,7 @@ pub fn read_segment(path: &Path) -> io::Result<(Vec<Event>, bool)> {
 
 impl Wal {
     /// Starts the writer; sealed segments are sent to `sealed`.
-    pub fn start(opts: WalOptions, sealed: mpsc::Sender<Sealed>, metrics: Arc<Metrics>) -> io::Result<Wal> {
+    pub fn start(opts: WalOptions, sealed: Handoff, metrics: Arc<Metrics>) -> io::Result<Wal> {
         std::fs::create_dir_all(&opts.dir)?;
         let stats = Arc::new(WalStats::default());
         stats.writable.store(true, Ordering::Relaxed);
@@ -263,7 +264,7 @@ struct Writer {
     segment: Option<Segment>,
     next_seq: u64,
     events: Vec<Event>,
-    sealed: mpsc::Sender<Sealed>,
+    sealed: Handoff,
     stats: Arc<WalStats>,
     metrics: Arc<Metrics>,
     opened: Instant,
@@ -463,8 +464,9 @@ impl Writer {
             return;
         };
         let events = std::mem::take(&mut self.events);
+        // Counted as pending by the hand-off before leaving "buffered".
+        self.sealed.send(Sealed { seq: segment.seq, events });
         self.stats.buffered.store(0, Ordering::Relaxed);
-        let _ = self.sealed.send(Sealed { seq: segment.seq, events });
         if let Err(e) = self.open_segment() {
             log::error("cannot open a new write-ahead log segment; will retry", &[("error", &e)]);
         }
