@@ -146,6 +146,8 @@ sql-test: $(EXTENSION) $(SQLTEST) venvs libduckdb
 	cargo build -p mallard-collector
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_REF)/bin/python test/sql/*.test
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
+	$(VENV_REF)/bin/python test/differential/behavior.py $(EXTENSION)
+	$(VENV_NEWEST)/bin/python test/differential/behavior.py $(EXTENSION) 10000 7
 
 # Rewrites the committed fixture lake from test/fixtures/lake.sql (plain DuckDB).
 fixtures: venvs

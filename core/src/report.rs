@@ -41,6 +41,9 @@ pub enum Param {
     /// Microseconds since the epoch.
     Timestamp(i64),
     BigInt(i64),
+    Bool(bool),
+    /// A fixed-length INTERVAL, µs.
+    Interval(i64),
 }
 
 /// SQL text and its named parameters (`$name`).
@@ -189,6 +192,8 @@ impl Builder {
             Param::Varchar(_) => "VARCHAR",
             Param::VarcharList(_) => "VARCHAR[]",
             Param::Timestamp(_) => "TIMESTAMP",
+            Param::Bool(_) => "BOOLEAN",
+            Param::Interval(_) => "INTERVAL",
         };
         let placeholder = format!("CAST(${name} AS {ty})");
         self.params.push((name, value));

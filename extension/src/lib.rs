@@ -10,8 +10,14 @@
 pub mod ffi;
 pub mod footer;
 
+mod conditions;
+mod funnel;
+mod next_node;
 mod referrer;
 mod report;
+mod retention;
+mod sequence;
+mod sessionize;
 mod uniq;
 mod user_agent;
 mod version;
@@ -33,5 +39,10 @@ pub fn register_private(con: &ffi::Connection) -> Result<(), String> {
     user_agent::register(con)?;
     referrer::register(con)?;
     uniq::register(con)?;
+    funnel::register(con)?;
+    retention::register(con)?;
+    sequence::register(con)?;
+    next_node::register(con)?;
+    sessionize::register(con)?;
     Ok(())
 }

@@ -59,7 +59,7 @@ impl Aggregate for UniqExact {
         Ok(())
     }
 
-    fn finalize(state: &mut IdSet, out: &mut VectorMut<'_>, row: usize) -> Result<(), String> {
+    fn finalize(state: &mut IdSet, out: &mut VectorMut<'_>, row: usize, _args: usize) -> Result<(), String> {
         out.values::<i64>()?[row] = state.len() as i64;
         Ok(())
     }

@@ -28,12 +28,14 @@ pub trait Aggregate: 'static {
     fn update(state: &mut Self::State, input: &Self::Input<'_>, row: usize) -> Result<(), String>;
     /// Merges `source` into `target` (which may be fresh).
     fn combine(source: &Self::State, target: &mut Self::State) -> Result<(), String>;
-    /// Writes the result of `state` at `row` of `out`.
-    fn finalize(state: &mut Self::State, out: &mut VectorMut<'_>, row: usize) -> Result<(), String>;
+    /// Writes the result of `state` at `row` of `out`; `args` is the number
+    /// of arguments of the overload (an empty state knows nothing else).
+    fn finalize(state: &mut Self::State, out: &mut VectorMut<'_>, row: usize, args: usize) -> Result<(), String>;
 }
 
 struct Info {
     name: String,
+    args: usize,
 }
 
 /// Registers aggregate `A` as `name` with the given `(parameters, return
@@ -66,7 +68,7 @@ pub fn register_aggregate<A: Aggregate>(
             );
             sys::duckdb_aggregate_function_set_destructor(f, Some(destroy::<A>));
             sys::duckdb_aggregate_function_set_special_handling(f);
-            let info = Box::into_raw(Box::new(Info { name: name.to_string() }));
+            let info = Box::into_raw(Box::new(Info { name: name.to_string(), args: params.len() }));
             sys::duckdb_aggregate_function_set_extra_info(f, info as *mut c_void, Some(drop_info));
             let state = sys::duckdb_add_aggregate_function_to_set(set, f);
             sys::duckdb_destroy_aggregate_function(&mut f);
@@ -123,9 +125,16 @@ fn report(info: sys::duckdb_function_info, result: Result<(), String>) {
 
 /// # Safety
 /// `info` is the callback's function info.
+unsafe fn info_of<'a>(info: sys::duckdb_function_info) -> &'a Info {
+    // SAFETY: the extra info is the `Info` we registered; it outlives callbacks.
+    unsafe { &*(sys::duckdb_aggregate_function_get_extra_info(info) as *const Info) }
+}
+
+/// # Safety
+/// `info` is the callback's function info.
 unsafe fn name(info: sys::duckdb_function_info) -> String {
-    // SAFETY: the extra info is the `Info` we registered.
-    unsafe { (*(sys::duckdb_aggregate_function_get_extra_info(info) as *const Info)).name.clone() }
+    // SAFETY: per the contract.
+    unsafe { info_of(info).name.clone() }
 }
 
 unsafe extern "C" fn update<A: Aggregate>(
@@ -186,10 +195,11 @@ unsafe extern "C" fn finalize<A: Aggregate>(
     // `result`, whose capacity covers them.
     unsafe {
         let mut out = VectorMut::from_raw(result, (offset + count) as usize);
+        let args = info_of(info).args;
         let outcome = guard(&name(info), || {
             for i in 0..count as usize {
                 let state = state_mut::<A::State>(*source.add(i));
-                A::finalize(state, &mut out, offset as usize + i)?;
+                A::finalize(state, &mut out, offset as usize + i, args)?;
             }
             Ok(())
         });

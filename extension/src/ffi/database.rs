@@ -133,6 +133,10 @@ fn param_value(p: &Param) -> OwnedValue {
             Param::Null => OwnedValue(sys::duckdb_create_null_value()),
             Param::Varchar(s) => varchar_value(s),
             Param::BigInt(i) => OwnedValue(sys::duckdb_create_int64(*i)),
+            Param::Bool(b) => OwnedValue(sys::duckdb_create_bool(*b)),
+            Param::Interval(micros) => {
+                OwnedValue(sys::duckdb_create_interval(sys::duckdb_interval { months: 0, days: 0, micros: *micros }))
+            }
             Param::Timestamp(micros) => {
                 OwnedValue(sys::duckdb_create_timestamp(sys::duckdb_timestamp { micros: *micros }))
             }

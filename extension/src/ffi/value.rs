@@ -14,6 +14,7 @@ pub enum Value {
     /// Days since the epoch.
     Date(i32),
     List(Vec<Value>),
+    Interval(super::Interval),
     /// A type we do not read; the name of the type.
     Other(String),
 }
@@ -44,6 +45,10 @@ impl Value {
                 | sys::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER => Value::Int(sys::duckdb_get_int64(raw)),
                 sys::DUCKDB_TYPE_DUCKDB_TYPE_DATE => Value::Date(sys::duckdb_get_date(raw).days),
                 sys::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR => Value::Varchar(take_string(sys::duckdb_get_varchar(raw))),
+                sys::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL => {
+                    let i = sys::duckdb_get_interval(raw);
+                    Value::Interval(super::Interval { months: i.months, days: i.days, micros: i.micros })
+                }
                 sys::DUCKDB_TYPE_DUCKDB_TYPE_LIST => {
                     let n = sys::duckdb_get_list_size(raw);
                     let mut items = Vec::with_capacity(n as usize);

@@ -150,6 +150,11 @@ impl<'a> Chunk<'a> {
         }
     }
 
+    /// Whether column `col` is a VARCHAR (overloads tell optional arguments apart by type).
+    pub fn is_varchar(&self, col: usize) -> bool {
+        self.vector(col).is_ok_and(|v| type_id(v) == sys::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR)
+    }
+
     /// Column `col` as strings (VARCHAR or BLOB).
     pub fn strings(&self, col: usize) -> Result<Strings<'a>, String> {
         let v = self.vector(col)?;
@@ -286,6 +291,34 @@ impl VectorMut<'_> {
             Some(s) => self.set_str(row, s.as_bytes()),
             None => self.set_null(row),
         }
+    }
+
+    /// Writes `items` as the LIST at row `row`, appending them to the list's
+    /// child vector (rows may be written in any order).
+    pub fn set_list<T: Primitive>(&mut self, row: usize, items: &[T]) -> Result<(), String> {
+        assert!(row < self.len, "row out of range");
+        let id = *self.type_id.get_or_insert_with(|| type_id(self.raw));
+        if id != sys::DUCKDB_TYPE_DUCKDB_TYPE_LIST {
+            return Err(format!("mallard: internal type mismatch (vector type id {id}, expected a LIST)"));
+        }
+        // SAFETY: a LIST vector: its data is `len` list entries, its child
+        // holds the items; after `reserve` the child has room for `size + n`
+        // values of its (checked) type.
+        unsafe {
+            let size = sys::duckdb_list_vector_get_size(self.raw);
+            let n = items.len() as u64;
+            if sys::duckdb_list_vector_reserve(self.raw, size + n) != sys::DuckDBSuccess {
+                return Err("mallard: could not grow a list result".into());
+            }
+            let child = sys::duckdb_list_vector_get_child(self.raw);
+            check_type::<T>(child)?;
+            let data = sys::duckdb_vector_get_data(child) as *mut T;
+            std::ptr::copy_nonoverlapping(items.as_ptr(), data.add(size as usize), items.len());
+            sys::duckdb_list_vector_set_size(self.raw, size + n);
+            let entries = sys::duckdb_vector_get_data(self.raw) as *mut sys::duckdb_list_entry;
+            *entries.add(row) = sys::duckdb_list_entry { offset: size, length: n };
+        }
+        Ok(())
     }
 
     /// The first `n` children of a STRUCT vector, with the same rows.

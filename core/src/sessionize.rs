@@ -1,0 +1,177 @@
+//! Sessionizing: over rows ordered by time, a new session starts when the
+//! gap to the previous row is strictly greater than `gap`. Used as a window
+//! function (`OVER (PARTITION BY visitor_id ORDER BY ts)`) the result is the
+//! current row's session number (from 1); over a whole group, the number of
+//! sessions.
+//!
+//! The state is a summary — first and last timestamp and the number of
+//! breaks between them — so window frames combine in constant time. A
+//! summary cannot absorb a row that falls strictly inside its span, so the
+//! raw timestamps are also kept while a group is small; a large group whose
+//! rows arrive out of order is an error that says how to order them.
+
+/// Timestamps kept per group besides the summary.
+pub const RAW_LIMIT: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sessions {
+    /// (first, last) timestamp, µs.
+    span: Option<(i64, i64)>,
+    /// Breaks (gaps > `gap`) between consecutive rows.
+    breaks: u64,
+    len: usize,
+    /// Every timestamp while `len <= RAW_LIMIT`.
+    raw: Option<Vec<i64>>,
+}
+
+/// The error for out-of-order input beyond [`RAW_LIMIT`] rows.
+pub fn unordered_error() -> String {
+    format!(
+        "rows arrived out of time order in a group of more than {RAW_LIMIT} rows; use it as a window function \
+         (OVER (PARTITION BY … ORDER BY ts)) or order the input (mallard_sessionize(ts, gap ORDER BY ts))"
+    )
+}
+
+impl Sessions {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The session number of the latest row (= sessions in the group), or
+    /// `None` for no rows.
+    pub fn result(&self) -> Option<u64> {
+        self.span.map(|_| self.breaks + 1)
+    }
+
+    fn breaks_between(a: i64, b: i64, gap: i64) -> u64 {
+        u64::from(i128::from(b) - i128::from(a) > i128::from(gap))
+    }
+
+    /// Recomputes the summary from the raw timestamps.
+    fn rebuild(&mut self, gap: i64) {
+        let raw = self.raw.as_mut().expect("rebuild needs raw timestamps");
+        raw.sort_unstable();
+        self.span = raw.first().map(|&f| (f, *raw.last().expect("non-empty")));
+        self.breaks = raw.windows(2).map(|w| Self::breaks_between(w[0], w[1], gap)).sum();
+    }
+
+    pub fn add(&mut self, ts: i64, gap: i64) -> Result<(), String> {
+        self.len += 1;
+        match (&mut self.raw, self.len) {
+            (None, 1) => self.raw = Some(vec![ts]),
+            (Some(raw), _) => raw.push(ts),
+            (None, _) => {}
+        }
+        match self.span {
+            None => self.span = Some((ts, ts)),
+            Some((first, last)) if ts >= last => {
+                self.breaks += Self::breaks_between(last, ts, gap);
+                self.span = Some((first, ts));
+            }
+            Some((first, last)) if ts <= first => {
+                self.breaks += Self::breaks_between(ts, first, gap);
+                self.span = Some((ts, last));
+            }
+            Some(_) => {
+                if self.raw.is_none() {
+                    return Err(unordered_error());
+                }
+                self.rebuild(gap);
+            }
+        }
+        if self.len > RAW_LIMIT {
+            self.raw = None;
+        }
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &Sessions, gap: i64) -> Result<(), String> {
+        let Some((of, ol)) = other.span else { return Ok(()) };
+        let Some((f, l)) = self.span else {
+            *self = other.clone();
+            return Ok(());
+        };
+        let len = self.len + other.len;
+        let raw = match (&self.raw, &other.raw) {
+            (Some(a), Some(b)) if len <= RAW_LIMIT => Some([a.as_slice(), b.as_slice()].concat()),
+            _ => None,
+        };
+        if of >= l {
+            self.breaks += other.breaks + Self::breaks_between(l, of, gap);
+            self.span = Some((f, ol));
+        } else if ol <= f {
+            self.breaks += other.breaks + Self::breaks_between(ol, f, gap);
+            self.span = Some((of, l));
+        } else if raw.is_some() {
+            self.raw = raw;
+            self.len = len;
+            self.rebuild(gap);
+            return Ok(());
+        } else {
+            return Err(unordered_error());
+        }
+        self.len = len;
+        self.raw = raw;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sessions(ts: &[i64], gap: i64) -> Option<u64> {
+        let mut s = Sessions::default();
+        for &t in ts {
+            s.add(t, gap).unwrap();
+        }
+        s.result()
+    }
+
+    #[test]
+    fn a_gap_strictly_greater_starts_a_session() {
+        assert_eq!(sessions(&[], 10), None);
+        assert_eq!(sessions(&[0, 10, 20], 10), Some(1));
+        assert_eq!(sessions(&[0, 11, 21], 10), Some(2));
+        assert_eq!(sessions(&[21, 0, 11], 10), Some(2));
+        assert_eq!(sessions(&[0, 100, 50], 10), Some(3));
+    }
+
+    #[test]
+    fn merging_spans_in_any_order() {
+        let mut a = Sessions::default();
+        a.add(0, 10).unwrap();
+        a.add(5, 10).unwrap();
+        let mut b = Sessions::default();
+        b.add(30, 10).unwrap();
+        let mut ab = a.clone();
+        ab.merge(&b, 10).unwrap();
+        let mut ba = b.clone();
+        ba.merge(&a, 10).unwrap();
+        assert_eq!(ab.result(), Some(2));
+        assert_eq!(ba.result(), Some(2));
+        let mut c = Sessions::default();
+        c.add(3, 10).unwrap();
+        ab.merge(&c, 10).unwrap();
+        assert_eq!(ab.result(), Some(2));
+    }
+
+    #[test]
+    fn large_unordered_groups_are_an_error() {
+        let mut s = Sessions::default();
+        for t in 0..=RAW_LIMIT as i64 {
+            s.add(t * 100, 10).unwrap();
+        }
+        assert!(s.add(50, 10).unwrap_err().contains("ORDER BY ts"));
+        // in order, any size works
+        s = Sessions::default();
+        for t in 0..10_000 {
+            s.add(t * 100, 10).unwrap();
+        }
+        assert_eq!(s.result(), Some(10_000));
+    }
+}

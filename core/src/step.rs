@@ -1,0 +1,110 @@
+//! Steps of funnels and sequences: `page:/pricing`, `page:/blog/*`,
+//! `event:Signup`, or alternatives joined by `|` (`page:/a|event:B`).
+//!
+//! A page step matches pageviews by pathname; `*` matches within one path
+//! segment and `**` across segments (`/blog/*` matches `/blog/a`, not
+//! `/blog/a/b`; `/docs/**` matches both). An event step matches events of
+//! that name.
+
+/// How steps are written, for error messages.
+pub const SYNTAX: &str = "steps look like 'page:/pricing', 'page:/blog/*' (* within a path segment, ** across), \
+                          'event:Signup', or alternatives joined by | such as 'page:/a|event:B'";
+
+/// One way to match a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matcher {
+    /// A pageview whose pathname equals this.
+    Page(String),
+    /// A pageview whose pathname fully matches this regular expression
+    /// (made from a glob).
+    PagePattern(String),
+    /// An event of this name.
+    Event(String),
+}
+
+/// A step: the row matches when any alternative does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub text: String,
+    pub alternatives: Vec<Matcher>,
+}
+
+pub fn parse(text: &str) -> Result<Step, String> {
+    let mut alternatives = Vec::new();
+    for part in text.split('|').map(str::trim) {
+        let matcher = if let Some(path) = part.strip_prefix("page:") {
+            if !path.starts_with('/') {
+                return Err(format!("bad step {text:?}: a page path starts with '/'; {SYNTAX}"));
+            }
+            if path.contains('*') { Matcher::PagePattern(glob_regex(path)) } else { Matcher::Page(path.to_string()) }
+        } else if let Some(name) = part.strip_prefix("event:") {
+            if name.is_empty() {
+                return Err(format!("bad step {text:?}: the event name is empty; {SYNTAX}"));
+            }
+            Matcher::Event(name.to_string())
+        } else {
+            return Err(format!("bad step {text:?}; {SYNTAX}"));
+        };
+        alternatives.push(matcher);
+    }
+    Ok(Step { text: text.to_string(), alternatives })
+}
+
+/// Parses a list of 1 to `max` steps.
+pub fn parse_all(steps: &[String], max: usize) -> Result<Vec<Step>, String> {
+    if steps.is_empty() || steps.len() > max {
+        return Err(format!("steps must list 1 to {max} steps, got {}; {SYNTAX}", steps.len()));
+    }
+    steps.iter().map(|s| parse(s)).collect()
+}
+
+/// A path glob as a regular expression for a full match.
+pub fn glob_regex(glob: &str) -> String {
+    let mut out = String::with_capacity(glob.len() * 2);
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '*' {
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                out.push_str(".*");
+            } else {
+                out.push_str("[^/]*");
+            }
+        } else {
+            let mut buf = [0u8; 4];
+            out.push_str(&regex::escape(c.encode_utf8(&mut buf)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(re: &str, s: &str) -> bool {
+        regex::Regex::new(&format!("^(?:{re})$")).unwrap().is_match(s)
+    }
+
+    #[test]
+    fn steps_and_globs() {
+        assert_eq!(parse("page:/pricing").unwrap().alternatives, vec![Matcher::Page("/pricing".into())]);
+        assert_eq!(
+            parse("page:/a | event:Sign up").unwrap().alternatives,
+            vec![Matcher::Page("/a".into()), Matcher::Event("Sign up".into())]
+        );
+        let re = glob_regex("/blog/*");
+        assert!(full(&re, "/blog/a") && !full(&re, "/blog/a/b") && !full(&re, "/blogx/a"));
+        let re = glob_regex("/docs/**");
+        assert!(full(&re, "/docs/a/b") && full(&re, "/docs/"));
+        assert!(full(&glob_regex("/a.b(c)*"), "/a.b(c)d") && !full(&glob_regex("/a.b"), "/axb"));
+    }
+
+    #[test]
+    fn bad_steps_say_how_to_write_them() {
+        assert!(parse("pricing").unwrap_err().contains(SYNTAX));
+        assert!(parse("page:pricing").unwrap_err().contains("starts with '/'"));
+        assert!(parse("event:").unwrap_err().contains("empty"));
+        assert!(parse_all(&[], 32).unwrap_err().contains("1 to 32"));
+    }
+}
