@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use crate::dimension::{Dimension, Level};
 use crate::event::LAKE_COLUMNS;
 use crate::filter::{Filter, Op};
+use crate::funnel::{Funnel, MAX_STEPS, Modes};
+use crate::pattern;
+use crate::step::{self, Matcher, Step};
 use crate::time::{Date, MICROS_PER_DAY};
 
 const SCOPE: &str = include_str!("../../sql/scope.sql");
@@ -31,6 +34,13 @@ const BREAKDOWN_VISIT: &str = include_str!("../../sql/breakdown_visit.sql");
 const SESSIONS: &str = include_str!("../../sql/sessions.sql");
 const EVENTS: &str = include_str!("../../sql/events.sql");
 const REALTIME: &str = include_str!("../../sql/realtime.sql");
+const FUNNEL: &str = include_str!("../../sql/funnel.sql");
+const COHORTS: &str = include_str!("../../sql/cohorts.sql");
+const SEQUENCES: &str = include_str!("../../sql/sequences.sql");
+const FLOW: &str = include_str!("../../sql/flow.sql");
+
+/// The deepest a flow goes (steps from the page).
+pub const MAX_FLOW_DEPTH: usize = 10;
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +110,75 @@ pub enum Report {
     Realtime {
         since: i64,
     },
+    /// Visitors reaching each step within `within` (µs).
+    Funnel {
+        steps: Vec<Step>,
+        within: i64,
+        modes: Modes,
+    },
+    /// Cohorts by first active period (day, week or month) and their
+    /// returns over `periods` periods (1 to 32).
+    Retention {
+        period: Granularity,
+        periods: usize,
+    },
+    /// Visitors whose events match `pattern` over `steps` as conditions.
+    Sequences {
+        pattern: String,
+        steps: Vec<Step>,
+    },
+    /// Paths after (`forward`) or before a page, `depth` steps deep.
+    Flow {
+        page: Step,
+        forward: bool,
+        depth: usize,
+    },
+}
+
+impl Report {
+    /// A funnel report, checked.
+    pub fn funnel(steps: &[String], within: i64, mode: &str) -> Result<Report, String> {
+        let steps = step::parse_all(steps, MAX_STEPS)?;
+        let modes = Modes::parse(mode)?;
+        Funnel::new(within, steps.len(), modes)?;
+        Ok(Report::Funnel { steps, within, modes })
+    }
+
+    /// A retention report, checked.
+    pub fn retention(period: &str, periods: i64) -> Result<Report, String> {
+        let period = match Granularity::parse(period) {
+            Ok(Granularity::Hour) | Err(_) => {
+                return Err(format!("unknown period {period:?}; use day, week or month"));
+            }
+            Ok(g) => g,
+        };
+        if !(1..=crate::retention::MAX_CONDITIONS as i64).contains(&periods) {
+            return Err(format!("periods must be 1 to {}, got {periods}", crate::retention::MAX_CONDITIONS));
+        }
+        Ok(Report::Retention { period, periods: periods as usize })
+    }
+
+    /// A sequences report, checked: the pattern refers to the steps.
+    pub fn sequences(pattern: &str, steps: &[String]) -> Result<Report, String> {
+        let steps = step::parse_all(steps, crate::sequence::MAX_CONDITIONS)?;
+        pattern::parse(pattern, steps.len())?;
+        Ok(Report::Sequences { pattern: pattern.to_string(), steps })
+    }
+
+    /// A flow report, checked.
+    pub fn flow(page: &str, direction: &str, depth: i64) -> Result<Report, String> {
+        let page = step::parse(&format!("page:{page}"))
+            .map_err(|_| format!("bad page {page:?}: a path like '/pricing' or '/blog/*'"))?;
+        let forward = match direction {
+            "forward" => true,
+            "backward" => false,
+            other => return Err(format!("unknown direction {other:?}; use 'forward' or 'backward'")),
+        };
+        if !(1..=MAX_FLOW_DEPTH as i64).contains(&depth) {
+            return Err(format!("depth must be 1 to {MAX_FLOW_DEPTH}, got {depth}"));
+        }
+        Ok(Report::Flow { page, forward, depth: depth as usize })
+    }
 }
 
 /// What every report is scoped by.
@@ -224,6 +303,30 @@ impl Builder {
         }
         let any = format!("({})", parts.join(" OR "));
         if filter.op.negated() { format!("NOT {any}") } else { any }
+    }
+
+    /// One SQL condition per step (never NULL: a row matches or not).
+    fn step_conditions(&mut self, steps: &[Step]) -> Vec<String> {
+        let mut out = Vec::with_capacity(steps.len());
+        for (i, step) in steps.iter().enumerate() {
+            let mut alternatives = Vec::new();
+            for (j, m) in step.alternatives.iter().enumerate() {
+                let name = format!("s{i}_{j}");
+                alternatives.push(match m {
+                    Matcher::Page(path) => {
+                        let p = self.param(name, Param::Varchar(path.clone()));
+                        format!("(name = 'pageview' AND pathname = {p})")
+                    }
+                    Matcher::PagePattern(re) => {
+                        let p = self.param(name, Param::Varchar(re.clone()));
+                        format!("(name = 'pageview' AND regexp_full_match(pathname, {p}))")
+                    }
+                    Matcher::Event(event) => format!("name = {}", self.param(name, Param::Varchar(event.clone()))),
+                });
+            }
+            out.push(format!("coalesce({}, false)", alternatives.join(" OR ")));
+        }
+        out
     }
 
     /// The SQL expression of an event-level dimension on event rows.
@@ -352,9 +455,11 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         let p = b.param("start_local".into(), Param::Timestamp(start));
         range.push(format!("ts >= {}", b.utc(&p)));
     }
+    let mut end_placeholder = None;
     if let Some(end) = end_local {
         let p = b.param("end_local".into(), Param::Timestamp(end));
         range.push(format!("ts < {}", b.utc(&p)));
+        end_placeholder = Some(p);
     }
     v.insert("range", if range.is_empty() { "true".into() } else { range.join(" AND ") });
 
@@ -465,6 +570,58 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         Report::Realtime { since } => {
             b.param("since".into(), Param::Timestamp(*since));
             REALTIME
+        }
+        Report::Funnel { steps, within, modes } => {
+            let conditions = b.step_conditions(steps);
+            v.insert("step_rows", if modes.strict_order { "true".into() } else { conditions.join(" OR ") });
+            v.insert("conditions", conditions.join(", "));
+            v.insert("within", b.param("within".into(), Param::Interval(*within)));
+            v.insert("mode", b.param("mode".into(), Param::Varchar(modes.to_string())));
+            v.insert("step_count", steps.len().to_string());
+            let names = steps.iter().map(|s| s.text.clone()).collect();
+            v.insert("steps", b.param("steps".into(), Param::VarcharList(names)));
+            FUNNEL
+        }
+        Report::Retention { period, periods } => {
+            let end = end_placeholder.ok_or("a retention report needs start_date and end_date")?;
+            v.insert("period", period.sql().into());
+            v.insert("periods", periods.to_string());
+            v.insert("end", end);
+            v.insert("conditions", (0..*periods).map(|k| format!("n = {k}")).collect::<Vec<_>>().join(", "));
+            COHORTS
+        }
+        Report::Sequences { pattern, steps } => {
+            let mut conditions = b.step_conditions(steps);
+            v.insert("step_rows", conditions.join(" OR "));
+            // mallard_sequence_match takes two conditions at least (as ClickHouse).
+            while conditions.len() < 2 {
+                conditions.push("false".into());
+            }
+            v.insert("conditions", conditions.join(", "));
+            v.insert("pattern", b.param("pattern".into(), Param::Varchar(pattern.clone())));
+            SEQUENCES
+        }
+        Report::Flow { page, forward, depth } => {
+            let anchor = b.step_conditions(std::slice::from_ref(page)).remove(0);
+            let direction = if *forward { "forward" } else { "backward" };
+            let next_pages: Vec<String> = (1..=*depth)
+                .map(|k| {
+                    format!(
+                        "mallard_sequence_next_node('{direction}', 'first_match', ts, pathname, true, {anchor}{}) AS p{k}",
+                        ", true".repeat(k - 1)
+                    )
+                })
+                .collect();
+            let edges: Vec<String> = (1..=*depth)
+                .map(|k| {
+                    let (from, to) = if *forward { (k - 1, k) } else { (k, k - 1) };
+                    format!("SELECT {k} AS step, p{from} AS from_page, p{to} AS to_page, visitor_id FROM paths")
+                })
+                .collect();
+            v.insert("anchor", anchor);
+            v.insert("next_pages", next_pages.join(",\n           "));
+            v.insert("edges", edges.join("\n    UNION ALL "));
+            FLOW
         }
     };
     let sql = fill(&body(template), &v);

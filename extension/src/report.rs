@@ -1,6 +1,7 @@
 //! The lake reports: `mallard_events`, `mallard_metrics`,
-//! `mallard_timeseries`, `mallard_breakdown`, `mallard_sessions` and
-//! `mallard_realtime`. Each validates its arguments, lists the lake files it
+//! `mallard_timeseries`, `mallard_breakdown`, `mallard_sessions`,
+//! `mallard_realtime`, and the behavioural ones `mallard_funnel`,
+//! `mallard_retention`, `mallard_sequences` and `mallard_flow`. Each validates its arguments, lists the lake files it
 //! needs (pruned by site and date, exactly-once visibility applied), and runs
 //! the report's SQL from `sql/` on the private instance.
 
@@ -9,7 +10,7 @@ use mallard_core::report::{self, Granularity, Param, Query, Report, Scope, Sourc
 use mallard_core::time::{Date, MICROS_PER_SECOND, now_micros};
 use mallard_core::{filter, lake};
 
-use crate::ffi::{Args, Connection, LogicalType, TableFunction, TypeId, Value};
+use crate::ffi::{Args, Connection, Interval, LogicalType, TableFunction, TypeId, Value};
 
 fn varchar() -> LogicalType {
     LogicalType::new(TypeId::Varchar)
@@ -60,6 +61,30 @@ pub fn register(con: &Connection) -> Result<(), String> {
             positional: vec![varchar(), varchar()],
             named: vec![],
             bind: bind_realtime,
+        },
+        TableFunction {
+            name: "mallard_funnel",
+            positional: vec![varchar(), varchar(), date(), date(), LogicalType::list(&varchar())],
+            named: named(vec![("within", LogicalType::new(TypeId::Interval)), ("mode", varchar())]),
+            bind: bind_funnel,
+        },
+        TableFunction {
+            name: "mallard_retention",
+            positional: dated(),
+            named: named(vec![("period", varchar()), ("periods", bigint())]),
+            bind: bind_retention,
+        },
+        TableFunction {
+            name: "mallard_sequences",
+            positional: vec![varchar(), varchar(), date(), date(), varchar(), LogicalType::list(&varchar())],
+            named: named(vec![]),
+            bind: bind_sequences,
+        },
+        TableFunction {
+            name: "mallard_flow",
+            positional: vec![varchar(), varchar(), date(), date(), varchar()],
+            named: named(vec![("direction", varchar()), ("depth", bigint())]),
+            bind: bind_flow,
         },
     ];
     for f in functions {
@@ -248,4 +273,70 @@ fn bind_realtime(args: &Args, con: &Connection) -> Result<Query, String> {
         filters: Vec::new(),
     };
     build(con, &lake, Report::Realtime { since }, &scope)
+}
+
+fn texts(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
+    match value {
+        None | Some(Value::Null) => Err(format!("{what} is required")),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Varchar(s) => Ok(s.clone()),
+                other => Err(format!("each of {what} must be text, got {other:?}")),
+            })
+            .collect(),
+        Some(other) => Err(format!("{what} must be a list of text, got {other:?}")),
+    }
+}
+
+fn number(args: &Args, name: &str, default: i64) -> Result<i64, String> {
+    match args.named.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Int(n)) => Ok(*n),
+        Some(other) => Err(format!("{name} must be a whole number, got {other:?}")),
+    }
+}
+
+/// `mallard_funnel(lake, site, start_date, end_date, steps, within := INTERVAL 1 DAY, mode := '')`.
+fn bind_funnel(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let steps = texts(args.positional.get(4), "steps")?;
+    let within = match args.named.get("within") {
+        None | Some(Value::Null) => Interval { months: 0, days: 1, micros: 0 },
+        Some(Value::Interval(i)) => *i,
+        Some(other) => return Err(format!("within must be an INTERVAL, got {other:?}")),
+    };
+    if within.months != 0 {
+        return Err("within must have a fixed length, and months do not; use days, e.g. INTERVAL 30 DAY".into());
+    }
+    let within = i64::from(within.days) * mallard_core::time::MICROS_PER_DAY + within.micros;
+    let mode = text(args.named.get("mode"), "mode")?.unwrap_or_default();
+    build(con, &lake, Report::funnel(&steps, within, &mode)?, &scope)
+}
+
+/// `mallard_retention(lake, site, start_date, end_date, period := 'week', periods := 8)`.
+///
+/// Returning visitors are recognised by their visitor id, which changes
+/// with every salt rotation (daily by default): a return is only visible
+/// within one salt period. See the README.
+fn bind_retention(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let period = text(args.named.get("period"), "period")?.unwrap_or_else(|| "week".into());
+    build(con, &lake, Report::retention(&period, number(args, "periods", 8)?)?, &scope)
+}
+
+/// `mallard_sequences(lake, site, start_date, end_date, pattern, steps)`.
+fn bind_sequences(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let pattern = required(text(args.positional.get(4), "pattern")?, "pattern")?;
+    let steps = texts(args.positional.get(5), "steps")?;
+    build(con, &lake, Report::sequences(&pattern, &steps)?, &scope)
+}
+
+/// `mallard_flow(lake, site, start_date, end_date, page, direction := 'forward', depth := 3)`.
+fn bind_flow(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let page = required(text(args.positional.get(4), "page")?, "page")?;
+    let direction = text(args.named.get("direction"), "direction")?.unwrap_or_else(|| "forward".into());
+    build(con, &lake, Report::flow(&page, &direction, number(args, "depth", 3)?)?, &scope)
 }

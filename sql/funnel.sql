@@ -1,0 +1,30 @@
+-- mallard_funnel: how many visitors reached each step, in order, within the
+-- window (mallard_window_funnel over each visitor's events). Counts are
+-- cumulative: a visitor who reached step 3 counts in steps 1 to 3. Rates
+-- are percentages: from step 1, and from the step before.
+WITH {{scope}}, {{visit_attributes}} {{ev}},
+levels AS (
+    SELECT mallard_window_funnel({{within}}, {{mode}}, ts, {{conditions}}) AS level
+    FROM ev
+    WHERE {{step_rows}}
+    GROUP BY visitor_id
+),
+reached AS (
+    SELECT level, count(*) AS n FROM levels GROUP BY level
+),
+steps AS (
+    SELECT CAST(i AS INTEGER) AS step, {{steps}}[i] AS name
+    FROM range(1, {{step_count}} + 1) r(i)
+),
+counts AS (
+    SELECT s.step, s.name, CAST(coalesce(sum(r.n), 0) AS BIGINT) AS visitors
+    FROM steps s LEFT JOIN reached r ON r.level >= s.step
+    GROUP BY s.step, s.name
+)
+SELECT step, name, visitors,
+       100.0 * visitors / nullif(first_value(visitors) OVER w, 0) AS conversion_rate,
+       100.0 * visitors / nullif(coalesce(lag(visitors) OVER w, visitors), 0) AS step_conversion_rate,
+       CAST(coalesce(lag(visitors) OVER w - visitors, 0) AS BIGINT) AS dropoff
+FROM counts
+WINDOW w AS (ORDER BY step)
+ORDER BY step
