@@ -14,6 +14,7 @@ use mallard_core::time::{Date, now_micros};
 
 use crate::config::Config;
 use crate::flusher::{self, FlushStats, FlusherOptions};
+use crate::funnels::Funnels;
 use crate::geoip::GeoIp;
 use crate::hot;
 use crate::lake;
@@ -34,6 +35,7 @@ pub struct App {
     pub wal: Wal,
     pub flush_stats: Arc<FlushStats>,
     pub stats: Arc<Stats>,
+    pub funnels: Funnels,
     pub started: Instant,
     flusher: Mutex<Option<JoinHandle<()>>>,
     hot: Mutex<Option<(mpsc::Sender<hot::HotMsg>, JoinHandle<()>)>>,
@@ -100,6 +102,8 @@ impl App {
                 .map_err(context("cannot start the stats engine in", &config.data_dir))?,
         );
 
+        let funnels =
+            Funnels::open(&config.data_dir).map_err(context("cannot read the saved funnels in", &config.data_dir))?;
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
@@ -147,6 +151,7 @@ impl App {
             wal,
             flush_stats,
             stats,
+            funnels,
             started: Instant::now(),
             flusher: Mutex::new(Some(flusher)),
             hot: Mutex::new(hot),

@@ -260,6 +260,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "s" | "" => n,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
+        "d" => n * 86400.0,
         _ => return None,
     };
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))

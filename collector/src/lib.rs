@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod files;
 pub mod flusher;
+pub mod funnels;
 pub mod geoip;
 pub mod hot;
 pub mod http;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use duckdb::types::{TimeUnit, Value, ValueRef};
 use mallard_core::dimension::Dimension;
 use mallard_core::period::DateRange;
-use mallard_core::report::Granularity;
+use mallard_core::report::{Granularity, Report};
 use mallard_core::time::{Date, MICROS_PER_SECOND, format_timestamp};
 use mallard_core::{filter, lake};
 use serde_json::json;
@@ -50,9 +50,33 @@ impl Table {
 pub enum Kind {
     Metrics,
     Timeseries(String),
-    Breakdown { dimension: String, top: Option<u64> },
-    Sessions { top: Option<u64> },
+    Breakdown {
+        dimension: String,
+        top: Option<u64>,
+    },
+    Sessions {
+        top: Option<u64>,
+    },
     Realtime,
+    /// `within` in seconds.
+    Funnel {
+        steps: Vec<String>,
+        within: u64,
+        mode: String,
+    },
+    Retention {
+        period: String,
+        periods: i64,
+    },
+    Sequences {
+        pattern: String,
+        steps: Vec<String>,
+    },
+    Flow {
+        page: String,
+        direction: String,
+        depth: i64,
+    },
 }
 
 /// A validated report request.
@@ -97,6 +121,20 @@ impl Request {
             }
             Kind::Breakdown { dimension, .. } => {
                 Dimension::parse(dimension).map_err(bad)?;
+            }
+            // The same checks the table functions make, so errors are 400s.
+            Kind::Funnel { steps, within, mode } => {
+                let micros = i64::try_from(*within).unwrap_or(i64::MAX / 2).saturating_mul(MICROS_PER_SECOND);
+                Report::funnel(steps, micros, mode).map_err(bad)?;
+            }
+            Kind::Retention { period, periods } => {
+                Report::retention(period, *periods).map_err(bad)?;
+            }
+            Kind::Sequences { pattern, steps } => {
+                Report::sequences(pattern, steps).map_err(bad)?;
+            }
+            Kind::Flow { page, direction, depth } => {
+                Report::flow(page, direction, *depth).map_err(bad)?;
             }
             _ => {}
         }
@@ -184,6 +222,35 @@ impl Stats {
                 format!("SELECT * FROM mallard_sessions(?, ?, ?, ?, top := ?, {tail})"),
                 [head, vec![top(*n)]].concat(),
             ),
+            Kind::Funnel { steps, within, mode } => (
+                format!(
+                    "SELECT * FROM mallard_funnel(?, ?, ?, ?, {}, within := to_seconds(CAST(? AS BIGINT)), \
+                     mode := CAST(? AS VARCHAR), {tail})",
+                    list(steps.len())
+                ),
+                [head, texts(steps), vec![Value::BigInt(*within as i64), Value::Text(mode.clone())]].concat(),
+            ),
+            Kind::Retention { period, periods } => (
+                format!(
+                    "SELECT * FROM mallard_retention(?, ?, ?, ?, period := CAST(? AS VARCHAR), \
+                     periods := CAST(? AS BIGINT), {tail})"
+                ),
+                [head, vec![Value::Text(period.clone()), Value::BigInt(*periods)]].concat(),
+            ),
+            Kind::Sequences { pattern, steps } => (
+                format!(
+                    "SELECT * FROM mallard_sequences(?, ?, ?, ?, CAST(? AS VARCHAR), {}, {tail})",
+                    list(steps.len())
+                ),
+                [head, vec![Value::Text(pattern.clone())], texts(steps)].concat(),
+            ),
+            Kind::Flow { page, direction, depth } => (
+                format!(
+                    "SELECT * FROM mallard_flow(?, ?, ?, ?, CAST(? AS VARCHAR), direction := CAST(? AS VARCHAR), \
+                     depth := CAST(? AS BIGINT), {tail})"
+                ),
+                [head, vec![Value::Text(page.clone()), Value::Text(direction.clone()), Value::BigInt(*depth)]].concat(),
+            ),
             Kind::Realtime => {
                 return (
                     "SELECT * FROM mallard_realtime(?, ?)".into(),
@@ -228,6 +295,15 @@ impl Stats {
         }
         Ok(Table { columns, rows: out })
     }
+}
+
+/// A VARCHAR[] of `n` placeholders (duckdb-rs binds no LIST parameters).
+fn list(n: usize) -> String {
+    format!("CAST([{}] AS VARCHAR[])", vec!["CAST(? AS VARCHAR)"; n].join(", "))
+}
+
+fn texts(items: &[String]) -> Vec<Value> {
+    items.iter().map(|s| Value::Text(s.clone())).collect()
 }
 
 /// Errors the `mallard_*` functions raise about their arguments are the

@@ -371,3 +371,144 @@ fn queries_run_in_parallel_while_ingesting() {
         r.join().unwrap();
     }
 }
+
+#[test]
+fn behavioural_endpoints_equal_the_mallard_functions() {
+    let data = fixture_data();
+    let c = Collector::start_in(&data, &[]);
+    let lake = data.join("lake");
+    let lake = lake.display();
+    let dates = "'example.com', DATE '2026-11-01', DATE '2026-11-03'";
+
+    let steps = r#"["page:/","page:/pricing","event:Signup"]"#;
+    let funnel = api(&c, &format!("/api/stats/funnel?site_id=example.com&{RANGE}&steps={}&within=1h", encode(steps)));
+    let want = direct(&format!(
+        "SELECT * FROM mallard_funnel('{lake}', {dates}, ['page:/', 'page:/pricing', 'event:Signup'], within := INTERVAL 1 HOUR)"
+    ));
+    let funnel_columns = ["step", "name", "visitors", "conversion_rate", "step_conversion_rate", "dropoff"];
+    assert_rows(funnel["results"].as_array().unwrap(), &funnel_columns, &want);
+    assert_eq!(funnel["results"][2]["visitors"], 1, "{funnel}");
+
+    // repeated step= parameters and a mode
+    let strict = api(
+        &c,
+        &format!("/api/stats/funnel?site_id=example.com&{RANGE}&step=page:/&step=event:Signup&mode=strict_order"),
+    );
+    let want = direct(&format!(
+        "SELECT * FROM mallard_funnel('{lake}', {dates}, ['page:/', 'event:Signup'], mode := 'strict_order')"
+    ));
+    assert_rows(strict["results"].as_array().unwrap(), &funnel_columns, &want);
+
+    let retention = api(&c, &format!("/api/stats/retention?site_id=example.com&{RANGE}&interval=day&periods=3"));
+    let want = direct(&format!("SELECT * FROM mallard_retention('{lake}', {dates}, period := 'day', periods := 3)"));
+    assert_rows(
+        retention["results"].as_array().unwrap(),
+        &["cohort", "cohort_size", "period_number", "visitors", "rate"],
+        &want,
+    );
+
+    let sequences = api(
+        &c,
+        &format!(
+            "/api/stats/sequences?site_id=example.com&{RANGE}&pattern={}&step=page:/&step=page:/pricing",
+            encode("(?1).*(?2)")
+        ),
+    );
+    let want = direct(&format!(
+        "SELECT * FROM mallard_sequences('{lake}', {dates}, '(?1).*(?2)', ['page:/', 'page:/pricing'])"
+    ));
+    assert_rows(&[sequences["results"].clone()], &["matching_visitors", "total_visitors", "conversion_rate"], &want);
+
+    let flow =
+        api(&c, &format!("/api/stats/flow?site_id=example.com&{RANGE}&page=/pricing&direction=backward&depth=2"));
+    let want = direct(&format!(
+        "SELECT * FROM mallard_flow('{lake}', {dates}, '/pricing', direction := 'backward', depth := 2)"
+    ));
+    assert_rows(flow["results"].as_array().unwrap(), &["step", "from_page", "to_page", "visitors"], &want);
+
+    // v2: the same reports by name
+    let r = request(
+        "POST",
+        &c.url("/api/v2/query"),
+        &[("Content-Type", "application/json")],
+        json!({"site_id": "example.com", "date_range": ["2026-11-01", "2026-11-03"], "report": "funnel",
+               "steps": ["page:/", "page:/pricing", "event:Signup"], "within": "1h"})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let want = direct(&format!(
+        "SELECT * FROM mallard_funnel('{lake}', {dates}, ['page:/', 'page:/pricing', 'event:Signup'], within := INTERVAL 1 HOUR)"
+    ));
+    assert_rows(r.json()["results"].as_array().unwrap(), &funnel_columns, &want);
+
+    // bad input: 400 naming the problem
+    for (path, says) in [
+        (format!("/api/stats/funnel?site_id=example.com&{RANGE}&step=pricing"), "steps look like"),
+        (format!("/api/stats/funnel?site_id=example.com&{RANGE}&step=page:/&mode=fast"), "unknown window funnel mode"),
+        (format!("/api/stats/funnel?site_id=example.com&{RANGE}&step=page:/&within=soon"), "within is a duration"),
+        (format!("/api/stats/funnel?site_id=example.com&{RANGE}"), "steps must list 1 to 32 steps"),
+        (format!("/api/stats/retention?site_id=example.com&{RANGE}&interval=hour"), "use day, week or month"),
+        (format!("/api/stats/sequences?site_id=example.com&{RANGE}&step=page:/"), "pattern is required"),
+        (format!("/api/stats/sequences?site_id=example.com&{RANGE}&pattern=%28%3F2%29&step=page:/"), "out of range"),
+        (format!("/api/stats/flow?site_id=example.com&{RANGE}&page=/&depth=99"), "depth must be 1 to 10"),
+        (format!("/api/stats/funnel?site_id=example.com&{RANGE}&funnel=Nope"), "no saved funnel"),
+    ] {
+        let r = request("GET", &c.url(&path), &[], b"");
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().contains(says), "{path}: {}", r.text());
+    }
+}
+
+#[test]
+fn funnels_are_saved_per_site_and_survive_a_restart() {
+    let data = fixture_data();
+    let c = Collector::start_in(&data, &[]);
+    let put = |c: &Collector, site: &str, body: Value| {
+        let r = request("PUT", &c.url(&format!("/api/funnels?site_id={site}")), &[], body.to_string().as_bytes());
+        (r.status, r.text())
+    };
+    let signup = json!({"name": "Signup", "steps": ["page:/", "page:/pricing", "event:Signup"], "within": "1h"});
+    assert_eq!(put(&c, "example.com", signup.clone()).0, 201);
+    assert_eq!(put(&c, "example.com", signup).0, 200, "saving again replaces");
+    let (status, text) = put(&c, "example.com", json!({"name": "Bad", "steps": ["nowhere"]}));
+    assert_eq!(status, 400);
+    assert!(text.contains("steps look like"), "{text}");
+    assert_eq!(put(&c, "example.com", json!({"name": "", "steps": ["page:/"]})).0, 400);
+    assert_eq!(
+        put(&c, "example.com", json!({"name": "Blog", "steps": ["page:/blog/*"], "mode": "strict_once"})).0,
+        201
+    );
+
+    // a saved funnel runs by name, with the numbers of its steps
+    let by_name = api(&c, &format!("/api/stats/funnel?site_id=example.com&{RANGE}&funnel=Signup"));
+    let by_steps = api(
+        &c,
+        &format!(
+            "/api/stats/funnel?site_id=example.com&{RANGE}&within=3600&steps={}",
+            encode(r#"["page:/","page:/pricing","event:Signup"]"#)
+        ),
+    );
+    assert_eq!(by_name["results"], by_steps["results"]);
+
+    let data = c.stop();
+    let c = Collector::start_in(&data, &[]);
+    let list = api(&c, "/api/funnels?site_id=example.com");
+    let names: Vec<&str> = list["funnels"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Blog", "Signup"]);
+    assert_eq!(list["funnels"][1]["within"], 3600);
+    assert_eq!(api(&c, "/api/funnels?site_id=other.org")["funnels"], json!([]));
+
+    let r = request("DELETE", &c.url("/api/funnels?site_id=example.com&name=Signup"), &[], b"");
+    assert_eq!(r.status, 204);
+    let r = request("DELETE", &c.url("/api/funnels?site_id=example.com&name=Signup"), &[], b"");
+    assert_eq!(r.status, 404);
+    assert_eq!(api(&c, "/api/funnels?site_id=example.com")["funnels"].as_array().unwrap().len(), 1);
+    let r = request("PATCH", &c.url("/api/funnels?site_id=example.com"), &[], b"");
+    assert_eq!(r.status, 405);
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}

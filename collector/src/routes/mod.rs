@@ -11,6 +11,7 @@ use crate::http::{self, Reply, header};
 use crate::metrics::Metrics;
 
 mod event;
+mod funnels;
 mod health;
 mod metrics;
 mod query;
@@ -32,6 +33,11 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/stats/sessions", &["GET"]),
     ("/api/stats/realtime", &["GET"]),
     ("/api/stats/export", &["GET"]),
+    ("/api/stats/funnel", &["GET"]),
+    ("/api/stats/retention", &["GET"]),
+    ("/api/stats/sequences", &["GET"]),
+    ("/api/stats/flow", &["GET"]),
+    ("/api/funnels", &["GET", "PUT", "DELETE"]),
 ];
 
 /// Bodies of stats queries are small JSON objects.
@@ -66,6 +72,17 @@ pub fn handle(app: &App, request: Request) {
             return respond(&app.metrics, request, reply, "/api/v2/query", started);
         }
         (Method::Get, "/api/stats/export") => stats::export(app, &query),
+        (Method::Get, "/api/funnels") => funnels::get(app, &query),
+        (Method::Delete, "/api/funnels") => funnels::delete(app, &query),
+        (Method::Put, "/api/funnels") => {
+            let mut request = request;
+            let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
+                Ok(body) => funnels::put(app, &query, &body),
+                Err(http::BodyError::TooLarge) => http::error(413, "funnel body larger than 64 KiB"),
+                Err(http::BodyError::Io(e)) => http::error(400, &format!("could not read the body: {e}")),
+            };
+            return respond(&app.metrics, request, reply, "/api/funnels", started);
+        }
         (Method::Get, p) if p.starts_with("/api/stats/") && route.is_some() => {
             stats::get(app, p.trim_start_matches("/api/stats/"), &query)
         }

@@ -100,6 +100,14 @@ pub fn run(app: &App, body: &Value) -> Result<Value, StatsError> {
         body["site_id"].as_str().ok_or_else(|| StatsError::BadRequest("site_id is required".into()))?.to_lowercase();
     let timezone = body["timezone"].as_str().map(str::to_string);
     let (_, range) = date_range(app, body.get("date_range").unwrap_or(&json!("30d")), timezone.as_deref())?;
+    if let Some(report) = body.get("report") {
+        return run_report(
+            app,
+            body,
+            report,
+            Request { kind: Kind::Metrics, site, range, timezone, filters: Vec::new() },
+        );
+    }
     let metrics = strings(&body["metrics"], "metrics")?;
     if metrics.is_empty() {
         return bad(format!("metrics is required; allowed: {}", TOTALS.join(", ")));
@@ -153,6 +161,60 @@ pub fn run(app: &App, body: &Value) -> Result<Value, StatsError> {
     Ok(json!({
         "results": results,
         "meta": {"total_rows": total, "range": {"start": range.start.to_string(), "end": range.end.to_string()}},
+        "query": body,
+    }))
+}
+
+/// Behavioural reports through v2: `"report": "funnel" | "retention" |
+/// "sequences" | "flow"` with that report's keys — funnel: `steps`,
+/// `within` (seconds or "30m"/"1d"), `mode`, or `funnel` (a saved name);
+/// retention: `interval`, `periods`; sequences: `pattern`, `steps`; flow:
+/// `page`, `direction`, `depth`. Rows come back as objects.
+fn run_report(app: &App, body: &Value, report: &Value, mut request: Request) -> Result<Value, StatsError> {
+    request.filters = match &body["filters"] {
+        Value::Null => Vec::new(),
+        Value::Array(fs) => fs.iter().map(filter).collect::<Result<_, _>>()?,
+        _ => return bad("filters must be a list of [operator, dimension, [values]]"),
+    };
+    let text = |key: &str| body[key].as_str().map(str::to_string);
+    let number = |key: &str, default: i64| match &body[key] {
+        Value::Null => Ok(default),
+        v => v.as_i64().ok_or_else(|| StatsError::BadRequest(format!("{key} must be a whole number"))),
+    };
+    request.kind = match report.as_str() {
+        Some("funnel") => match text("funnel") {
+            Some(name) => {
+                let f = app
+                    .funnels
+                    .get(&request.site, &name)
+                    .ok_or_else(|| StatsError::BadRequest(format!("no saved funnel {name:?} for {}", request.site)))?;
+                Kind::Funnel { steps: f.steps, within: f.within, mode: f.mode }
+            }
+            None => Kind::Funnel {
+                steps: strings(&body["steps"], "steps")?,
+                within: super::funnels::within_seconds(&body["within"]).map_err(StatsError::BadRequest)?,
+                mode: text("mode").unwrap_or_default(),
+            },
+        },
+        Some("retention") => Kind::Retention {
+            period: text("interval").unwrap_or_else(|| "week".into()),
+            periods: number("periods", 8)?,
+        },
+        Some("sequences") => Kind::Sequences {
+            pattern: text("pattern").ok_or_else(|| StatsError::BadRequest("pattern is required".into()))?,
+            steps: strings(&body["steps"], "steps")?,
+        },
+        Some("flow") => Kind::Flow {
+            page: text("page").ok_or_else(|| StatsError::BadRequest("page is required".into()))?,
+            direction: text("direction").unwrap_or_else(|| "forward".into()),
+            depth: number("depth", 3)?,
+        },
+        _ => return bad("unknown report; allowed: funnel, retention, sequences, flow (or leave report out)"),
+    };
+    let table = app.stats.run(&request)?;
+    Ok(json!({
+        "results": table.objects(),
+        "meta": {"total_rows": table.rows.len(), "range": {"start": request.range.start.to_string(), "end": request.range.end.to_string()}},
         "query": body,
     }))
 }

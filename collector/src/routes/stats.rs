@@ -1,14 +1,20 @@
 //! The stats API's GET endpoints (Plausible's v1 shapes):
 //! `/api/stats/main`, `/timeseries`, `/breakdown/<dimension>`, `/sessions`,
-//! `/realtime` and `/export?format=csv|json`. Each is a thin alias over one
-//! `mallard_*` call (see `stats.rs`).
+//! `/realtime` and `/export?format=csv|json`, and the behavioural reports
+//! `/funnel`, `/retention`, `/sequences` and `/flow`. Each is a thin alias
+//! over one `mallard_*` call (see `stats.rs`).
 //!
 //! Query parameters: `site_id` (required), `period` (day, yesterday, 7d, 30d,
 //! month, last_month, 12mo, custom + `date=YYYY-MM-DD,YYYY-MM-DD`; default
 //! 30d), `date` (the day for `period=day`), `filter` (repeatable, one
 //! `'<dimension> <op> <value>'` each) or `filters` (a JSON array of them),
 //! `timezone`, `compare=previous_period`, `interval` (timeseries), `limit`
-//! and `page` (breakdown, sessions).
+//! and `page` (breakdown, sessions). Behavioural reports:
+//! - funnel: `steps` (a JSON array) or repeated `step`, or `funnel=<saved
+//!   name>`; `within` (seconds or "30m", "1d"; default 1d); `mode`;
+//! - retention: `interval` (day, week, month; default week), `periods` (8);
+//! - sequences: `pattern`, `steps` or repeated `step`;
+//! - flow: `page`, `direction` (forward, backward), `depth` (3).
 
 use mallard_core::period::{self, DateRange};
 use serde_json::{Value, json};
@@ -29,7 +35,7 @@ impl Params {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
-    fn all(&self, key: &str) -> Vec<String> {
+    pub fn all(&self, key: &str) -> Vec<String> {
         self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
     }
 }
@@ -150,6 +156,11 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
                 let t = app.stats.run(&request(&c, Kind::Realtime, c.range))?;
                 Ok(first_row(&t))
             }
+            "funnel" | "retention" | "sequences" | "flow" => {
+                let kind = behaviour(app, what, &c, &p)?;
+                let shape = if what == "sequences" { first_row } else { all_rows };
+                with_comparison(app, &c, kind, shape)
+            }
             dimension => {
                 let dimension = dimension.strip_prefix("breakdown/").unwrap_or(dimension).to_string();
                 let (limit, page) = limit(&p)?;
@@ -167,6 +178,64 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
         Ok(v) => http::json(200, &v),
         Err(e) => error_reply(e),
     }
+}
+
+/// Steps from `steps` (a JSON array) or repeated `step` parameters.
+fn steps(p: &Params) -> Result<Vec<String>, StatsError> {
+    let mut steps = p.all("step");
+    if let Some(list) = p.get("steps") {
+        let parsed: Vec<String> = serde_json::from_str(list).map_err(|_| {
+            StatsError::BadRequest("steps must be a JSON array like [\"page:/\", \"event:Signup\"]".into())
+        })?;
+        steps.extend(parsed);
+    }
+    Ok(steps)
+}
+
+fn whole(p: &Params, key: &str, default: i64) -> Result<i64, StatsError> {
+    match p.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| StatsError::BadRequest(format!("{key} must be a whole number"))),
+    }
+}
+
+/// The report kind of a behavioural endpoint.
+fn behaviour(app: &App, what: &str, c: &Common, p: &Params) -> Result<Kind, StatsError> {
+    let bad = StatsError::BadRequest;
+    Ok(match what {
+        "funnel" => match p.get("funnel") {
+            Some(name) => {
+                let f = app
+                    .funnels
+                    .get(&c.site, name)
+                    .ok_or_else(|| bad(format!("no saved funnel {name:?} for {}", c.site)))?;
+                Kind::Funnel { steps: f.steps, within: f.within, mode: f.mode }
+            }
+            None => {
+                let within = match p.get("within") {
+                    None => 86_400,
+                    Some(w) => super::funnels::within_seconds(&Value::String(w.to_string())).map_err(bad)?,
+                };
+                Kind::Funnel { steps: steps(p)?, within, mode: p.get("mode").unwrap_or("").to_string() }
+            }
+        },
+        "retention" => Kind::Retention {
+            period: p.get("interval").unwrap_or("week").to_string(),
+            periods: whole(p, "periods", 8)?,
+        },
+        "sequences" => Kind::Sequences {
+            pattern: p
+                .get("pattern")
+                .ok_or_else(|| bad("pattern is required, e.g. pattern=(?1).*(?2)".into()))?
+                .to_string(),
+            steps: steps(p)?,
+        },
+        _ => Kind::Flow {
+            page: p.get("page").ok_or_else(|| bad("page is required, e.g. page=/pricing".into()))?.to_string(),
+            direction: p.get("direction").unwrap_or("forward").to_string(),
+            depth: whole(p, "depth", 3)?,
+        },
+    })
 }
 
 /// A CSV cell, safe against spreadsheet formula injection: text that starts
