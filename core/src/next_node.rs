@@ -86,12 +86,24 @@ pub struct Node {
 pub struct Nodes {
     nodes: Vec<Node>,
     sorted: bool,
+    /// While `sorted`: the index of the first row that can be a
+    /// `first_match` base.
+    first_base: Option<usize>,
+    /// While `sorted`, going forward from the head or the first match: the
+    /// rows so far already hold the whole answer, so any row that sorts
+    /// after the last one cannot change it (the lake arrives sorted by time,
+    /// and this keeps a visit's state at a few rows).
+    settled: bool,
 }
 
 impl Default for Nodes {
     fn default() -> Self {
-        Nodes { nodes: Vec::new(), sorted: true }
+        Nodes { nodes: Vec::new(), sorted: true, first_base: None, settled: false }
     }
+}
+
+fn is_first_match_base(node: &Node) -> bool {
+    node.events & 1 == 1 && node.can_be_base
 }
 
 fn before(a: &Node, b: &Node) -> bool {
@@ -107,12 +119,41 @@ impl Nodes {
         self.nodes.is_empty()
     }
 
+    /// Whether a row at (ts, value) cannot change the answer, so the caller
+    /// may skip it (without even copying its value).
+    pub fn ignores(&self, ts: i64, value: &[u8]) -> bool {
+        self.settled && self.nodes.last().is_some_and(|last| (ts, value) >= (last.ts, &*last.value))
+    }
+
     pub fn add(&mut self, config: &NextNode, node: Node) {
+        if self.ignores(node.ts, &node.value) {
+            return;
+        }
         if let Some(last) = self.nodes.last() {
             self.sorted &= !before(&node, last);
         }
+        if self.sorted && self.first_base.is_none() && is_first_match_base(&node) {
+            self.first_base = Some(self.nodes.len());
+        }
         self.nodes.push(node);
+        self.settle(config);
         self.prune(config);
+    }
+
+    /// Marks the state settled when, sorted, its rows hold the whole
+    /// answer: going forward, the base row and the `events` rows after it.
+    fn settle(&mut self, config: &NextNode) {
+        if !self.sorted {
+            self.first_base = None;
+            self.settled = false;
+            return;
+        }
+        let base = match (config.direction, config.base) {
+            (Direction::Forward, Base::Head) => Some(0),
+            (Direction::Forward, Base::FirstMatch) => self.first_base,
+            _ => None,
+        };
+        self.settled = base.is_some_and(|b| self.nodes.len() > b + config.events);
     }
 
     pub fn merge(&mut self, config: &NextNode, other: &Nodes) {
@@ -123,8 +164,15 @@ impl Nodes {
             (Some(a), Some(b)) => !before(b, a),
             _ => true,
         };
+        if self.settled && in_order && other.sorted {
+            return;
+        }
+        if self.sorted && other.sorted && in_order && self.first_base.is_none() {
+            self.first_base = other.first_base.map(|b| b + self.nodes.len());
+        }
         self.sorted = self.sorted && other.sorted && in_order;
         self.nodes.extend_from_slice(&other.nodes);
+        self.settle(config);
         self.prune(config);
     }
 
@@ -132,6 +180,7 @@ impl Nodes {
         if !self.sorted {
             self.nodes.sort_by(|a, b| (a.ts, &a.value).cmp(&(b.ts, &b.value)));
             self.sorted = true;
+            self.first_base = self.nodes.iter().position(is_first_match_base);
         }
     }
 
@@ -150,6 +199,7 @@ impl Nodes {
             }
             _ => {}
         }
+        self.first_base = self.nodes.iter().position(is_first_match_base);
     }
 
     /// The answer: the value of the row after the chain, or `None`.

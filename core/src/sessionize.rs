@@ -7,8 +7,10 @@
 //! The state is a summary — first and last timestamp and the number of
 //! breaks between them — so window frames combine in constant time. A
 //! summary cannot absorb a row that falls strictly inside its span, so the
-//! raw timestamps are also kept while a group is small; a large group whose
-//! rows arrive out of order is an error that says how to order them.
+//! raw timestamps are also kept while a group is small. A large state that
+//! receives rows out of order becomes unknown: DuckDB's window operator
+//! builds such states across partitions without ever reading them, so this
+//! is only an error (saying how to order the rows) when its result is asked.
 
 /// Timestamps kept per group besides the summary.
 pub const RAW_LIMIT: usize = 4096;
@@ -22,6 +24,8 @@ pub struct Sessions {
     len: usize,
     /// Every timestamp while `len <= RAW_LIMIT`.
     raw: Option<Vec<i64>>,
+    /// Rows arrived out of order after the raw timestamps were dropped.
+    unknown: bool,
 }
 
 /// The error for out-of-order input beyond [`RAW_LIMIT`] rows.
@@ -43,8 +47,11 @@ impl Sessions {
 
     /// The session number of the latest row (= sessions in the group), or
     /// `None` for no rows.
-    pub fn result(&self) -> Option<u64> {
-        self.span.map(|_| self.breaks + 1)
+    pub fn result(&self) -> Result<Option<u64>, String> {
+        if self.unknown {
+            return Err(unordered_error());
+        }
+        Ok(self.span.map(|_| self.breaks + 1))
     }
 
     fn breaks_between(a: i64, b: i64, gap: i64) -> u64 {
@@ -59,7 +66,7 @@ impl Sessions {
         self.breaks = raw.windows(2).map(|w| Self::breaks_between(w[0], w[1], gap)).sum();
     }
 
-    pub fn add(&mut self, ts: i64, gap: i64) -> Result<(), String> {
+    pub fn add(&mut self, ts: i64, gap: i64) {
         self.len += 1;
         match (&mut self.raw, self.len) {
             (None, 1) => self.raw = Some(vec![ts]),
@@ -77,23 +84,26 @@ impl Sessions {
                 self.span = Some((ts, last));
             }
             Some(_) => {
-                if self.raw.is_none() {
-                    return Err(unordered_error());
+                if self.raw.is_some() {
+                    self.rebuild(gap);
+                } else {
+                    self.unknown = true;
                 }
-                self.rebuild(gap);
             }
         }
         if self.len > RAW_LIMIT {
             self.raw = None;
         }
-        Ok(())
     }
 
-    pub fn merge(&mut self, other: &Sessions, gap: i64) -> Result<(), String> {
-        let Some((of, ol)) = other.span else { return Ok(()) };
+    pub fn merge(&mut self, other: &Sessions, gap: i64) {
+        self.unknown |= other.unknown;
+        let Some((of, ol)) = other.span else { return };
         let Some((f, l)) = self.span else {
+            let unknown = self.unknown;
             *self = other.clone();
-            return Ok(());
+            self.unknown |= unknown;
+            return;
         };
         let len = self.len + other.len;
         let raw = match (&self.raw, &other.raw) {
@@ -110,13 +120,12 @@ impl Sessions {
             self.raw = raw;
             self.len = len;
             self.rebuild(gap);
-            return Ok(());
+            return;
         } else {
-            return Err(unordered_error());
+            self.unknown = true;
         }
         self.len = len;
         self.raw = raw;
-        Ok(())
     }
 }
 
@@ -127,9 +136,9 @@ mod tests {
     fn sessions(ts: &[i64], gap: i64) -> Option<u64> {
         let mut s = Sessions::default();
         for &t in ts {
-            s.add(t, gap).unwrap();
+            s.add(t, gap);
         }
-        s.result()
+        s.result().unwrap()
     }
 
     #[test]
@@ -144,34 +153,38 @@ mod tests {
     #[test]
     fn merging_spans_in_any_order() {
         let mut a = Sessions::default();
-        a.add(0, 10).unwrap();
-        a.add(5, 10).unwrap();
+        a.add(0, 10);
+        a.add(5, 10);
         let mut b = Sessions::default();
-        b.add(30, 10).unwrap();
+        b.add(30, 10);
         let mut ab = a.clone();
-        ab.merge(&b, 10).unwrap();
+        ab.merge(&b, 10);
         let mut ba = b.clone();
-        ba.merge(&a, 10).unwrap();
-        assert_eq!(ab.result(), Some(2));
-        assert_eq!(ba.result(), Some(2));
+        ba.merge(&a, 10);
+        assert_eq!(ab.result(), Ok(Some(2)));
+        assert_eq!(ba.result(), Ok(Some(2)));
         let mut c = Sessions::default();
-        c.add(3, 10).unwrap();
-        ab.merge(&c, 10).unwrap();
-        assert_eq!(ab.result(), Some(2));
+        c.add(3, 10);
+        ab.merge(&c, 10);
+        assert_eq!(ab.result(), Ok(Some(2)));
     }
 
     #[test]
-    fn large_unordered_groups_are_an_error() {
+    fn large_unordered_groups_are_an_error_when_read() {
         let mut s = Sessions::default();
         for t in 0..=RAW_LIMIT as i64 {
-            s.add(t * 100, 10).unwrap();
+            s.add(t * 100, 10);
         }
-        assert!(s.add(50, 10).unwrap_err().contains("ORDER BY ts"));
+        s.add(50, 10);
+        assert!(s.result().unwrap_err().contains("ORDER BY ts"));
+        let mut merged = Sessions::default();
+        merged.merge(&s, 10);
+        assert!(merged.result().is_err(), "unknown spreads through merges");
         // in order, any size works
         s = Sessions::default();
         for t in 0..10_000 {
-            s.add(t * 100, 10).unwrap();
+            s.add(t * 100, 10);
         }
-        assert_eq!(s.result(), Some(10_000));
+        assert_eq!(s.result(), Ok(Some(10_000)));
     }
 }

@@ -63,6 +63,9 @@ impl Aggregate for SequenceNextNode {
         else {
             return Ok(());
         };
+        if state.nodes.ignores(ts, value) {
+            return Ok(());
+        }
         let node = Node { ts, value: value.into(), events: mask >> 1, can_be_base: mask & 1 == 1 };
         state.nodes.add(&config, node);
         Ok(())

@@ -53,7 +53,7 @@ impl Aggregate for Sessionize {
             Some(g) => conditions::same(g, gap, NAME, "gap")?,
         }
         if let Some(ts) = input.ts.get(row) {
-            state.sessions.add(ts, gap).map_err(|e| format!("{NAME}: {e}"))?;
+            state.sessions.add(ts, gap);
         }
         Ok(())
     }
@@ -64,11 +64,12 @@ impl Aggregate for Sessionize {
             None => target.gap = Some(gap),
             Some(g) => conditions::same(g, gap, NAME, "gap")?,
         }
-        target.sessions.merge(&source.sessions, gap).map_err(|e| format!("{NAME}: {e}"))
+        target.sessions.merge(&source.sessions, gap);
+        Ok(())
     }
 
     fn finalize(state: &mut State, out: &mut VectorMut<'_>, row: usize, _args: usize) -> Result<(), String> {
-        match state.sessions.result() {
+        match state.sessions.result().map_err(|e| format!("{NAME}: {e}"))? {
             Some(n) => out.values::<i64>()?[row] = n as i64,
             None => out.set_null(row),
         }
