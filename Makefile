@@ -19,6 +19,7 @@ EXT_TARGET_DIR      ?= $(CARGO_TARGET_DIR)/extension
 DUCKDB_LIB_DIR      ?= $(BUILD)/libduckdb
 VENV_REF            ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_VERSION)
 VENV_NEWEST         ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_PY_NEWEST)
+VENV_BENCH          ?= $(MALLARD_CACHE)/venv-bench
 export CARGO_TARGET_DIR DUCKDB_LIB_DIR
 
 EXTENSION           := $(BUILD)/mallard.duckdb_extension
@@ -26,7 +27,8 @@ SQLTEST             := $(CARGO_TARGET_DIR)/debug/mallard-sqltest
 DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
 INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
 
-.PHONY: help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
+PHONY_DASHBOARD := dashboard-vendor dashboard-vendor-check dashboard-size
+.PHONY: $(PHONY_DASHBOARD) help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
         sql-test load-test browser-test bench doc venvs fixtures clean
 
 help:
@@ -74,16 +76,35 @@ endif
 # into a static binary instead.
 # The collector embeds the extension (its stats API runs the same SQL).
 ifdef BUNDLED
-collector: script-size $(EXTENSION)
+collector: script-size dashboard-size $(EXTENSION)
 	cargo build --release -p mallard-collector --features bundled
 else
-collector: libduckdb script-size $(EXTENSION)
+collector: libduckdb script-size dashboard-size $(EXTENSION)
 	cargo build --release -p mallard-collector
 endif
 
 # Starts the collector with embedded defaults; MALLARD_* variables pass through.
 run: collector
 	$(CARGO_TARGET_DIR)/release/mallard-collector
+
+# The dashboard: ES modules served as they are (no bundler). Its one
+# dependency is vendored from the npm package by `make dashboard-vendor`;
+# `make test` checks the committed copy is byte-identical to the package.
+DASHBOARD_VENDOR := dashboard/vendor/preact-htm.js
+dashboard-vendor:
+	cd dashboard && npm ci --no-audit --no-fund --silent
+	cp dashboard/node_modules/htm/preact/standalone.module.js $(DASHBOARD_VENDOR)
+dashboard-vendor-check:
+	cd dashboard && npm ci --no-audit --no-fund --silent
+	cmp dashboard/node_modules/htm/preact/standalone.module.js $(DASHBOARD_VENDOR)
+
+# Everything the dashboard page loads (JS + CSS), gzipped: at most 100 KB.
+DASHBOARD_MAX_GZ := 102400
+dashboard-size:
+	@size=0; for f in $$(find dashboard/src dashboard/vendor -name '*.js') dashboard/app.css; do \
+	  size=$$((size + $$(gzip -9c $$f | wc -c))); done; \
+	if [ $$size -gt $(DASHBOARD_MAX_GZ) ]; then echo "dashboard JS+CSS is $$size bytes gzipped; the limit is $(DASHBOARD_MAX_GZ)"; exit 1; fi; \
+	echo "dashboard JS+CSS: $$size bytes gzipped (limit $(DASHBOARD_MAX_GZ))"
 
 # The tracking script must stay within 1 KiB gzipped.
 SCRIPT_MAX_GZ := 1024
@@ -93,7 +114,7 @@ script-size:
 	echo "tracking/script.js: $$size bytes gzipped (limit $(SCRIPT_MAX_GZ))"
 
 # --- checks ----------------------------------------------------------------
-test: fmt-check script-size clippy doc unit-test sql-test load-test browser-test
+test: fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -162,15 +183,24 @@ load-test: $(EXTENSION) venvs
 # uap-core's test files (real user agents) ship inside the ua-parser package.
 UAP_CORE = $(firstword $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/ua-parser-0.2.2/uap-core))
 
-bench: $(EXTENSION) venvs collector
+bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector
 	cargo build --release -p mallard-loadgen
 	$(VENV_REF)/bin/python test/bench/scalars.py $(EXTENSION) $(UAP_CORE)
 	$(VENV_REF)/bin/python test/bench/ingest.py $(CARGO_TARGET_DIR)/release/mallard-collector \
 	  $(CARGO_TARGET_DIR)/release/mallard-loadgen $(BENCH_SECONDS)
 	$(VENV_REF)/bin/python test/bench/query.py $(EXTENSION) $(CARGO_TARGET_DIR)/release/mallard-collector \
 	  test/bench/lake_gen.py $(MALLARD_CACHE)/bench
+	cd test/browser && npm ci --no-audit --no-fund --silent
+	CHROMIUM=$(CHROMIUM) node test/bench/dashboard.mjs $(CARGO_TARGET_DIR)/release/mallard-collector $(MALLARD_CACHE)/bench/query-10m
+	$(VENV_BENCH)/bin/python test/bench/behavior.py $(EXTENSION) $(MALLARD_CACHE)/bench/query-10m/lake $(MALLARD_CACHE)/bench
 
 BENCH_SECONDS ?= 20
+
+# ClickHouse itself (PyPI chdb) for the side-by-side behavioural benchmark.
+$(VENV_BENCH)/.ok:
+	python3 -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/pip install --quiet duckdb==$(DUCKDB_VERSION) chdb==4.4.0
+	touch $@
 
 doc: libduckdb $(EXTENSION)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

@@ -78,6 +78,11 @@ pub fn read_partition(site: &str, date: Date, dir: &Path) -> io::Result<Partitio
     Ok(Partition { site: site.to_string(), date, dir: dir.to_path_buf(), files })
 }
 
+/// The sites that have a folder in the lake.
+pub fn sites(lake: &Path) -> io::Result<Vec<String>> {
+    Ok(subdirs(lake, "site=")?.into_iter().map(|(site, _)| site).collect())
+}
+
 /// Every partition of the lake (sorted by site, then date).
 pub fn scan(lake: &Path) -> io::Result<Vec<Partition>> {
     let mut partitions = Vec::new();

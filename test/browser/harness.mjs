@@ -1,7 +1,7 @@
 // Shared pieces of the browser tests: a real collector process on port 0,
 // Debian's Chromium via playwright-core, and DuckDB (the CLI) to read the lake.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,9 +13,11 @@ export function required(name) {
   return value;
 }
 
-/** Starts mallard-collector; resolves to { base, dataDir, logs, stop() }. */
-export async function startCollector(env = {}) {
+/** Starts mallard-collector (over a copy of `lake`, if given); resolves to
+ * { base, dataDir, logs, stop() }. */
+export async function startCollector(env = {}, { lake } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'mallard-browser-'));
+  if (lake) cpSync(lake, join(dataDir, 'lake'), { recursive: true });
   const child = spawn(required('MALLARD_COLLECTOR_BIN'), [], {
     env: {
       MALLARD_LISTEN: '127.0.0.1:0',

@@ -10,16 +10,21 @@ use crate::app::App;
 use crate::http::{self, Reply, header};
 use crate::metrics::Metrics;
 
+mod dashboard;
 mod event;
 mod funnels;
 mod health;
 mod metrics;
 mod query;
 mod script;
+mod sites;
 mod stats;
 
 /// Routes and the methods they accept (for `405` and `Allow`).
 const ROUTES: &[(&str, &[&str])] = &[
+    ("/", &["GET", "HEAD"]),
+    ("/assets", &["GET", "HEAD"]),
+    ("/api/sites", &["GET"]),
     ("/api/event", &["POST", "GET", "OPTIONS"]),
     ("/js/script.js", &["GET", "HEAD"]),
     ("/health", &["GET", "HEAD"]),
@@ -49,7 +54,13 @@ pub fn handle(app: &App, request: Request) {
     let (path, query) = (path.to_string(), query.to_string());
     let method = request.method().clone();
     // `/api/stats/breakdown/<dimension>` is one route.
-    let route_path = if path.starts_with("/api/stats/breakdown/") { "/api/stats/breakdown" } else { path.as_str() };
+    let route_path = if path.starts_with("/api/stats/breakdown/") {
+        "/api/stats/breakdown"
+    } else if path.starts_with("/assets/") {
+        "/assets"
+    } else {
+        path.as_str()
+    };
     let route = ROUTES.iter().find(|(p, _)| *p == route_path);
     let reply: Reply = match (&method, path.as_str()) {
         // Ingestion answers once the event is durable, from the WAL's
@@ -58,6 +69,11 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/api/event") => return event::pixel(app, request, &query, started),
         (Method::Options, "/api/event") => event::preflight(),
         (Method::Get | Method::Head, "/js/script.js") => script::get(),
+        (Method::Get | Method::Head, "/") => dashboard::index(http::header_value(&request, "If-None-Match")),
+        (Method::Get | Method::Head, p) if p.starts_with("/assets/") => {
+            dashboard::asset(&p["/assets/".len()..], http::header_value(&request, "If-None-Match"))
+        }
+        (Method::Get, "/api/sites") => sites::get(app),
         (Method::Get | Method::Head, "/health") => health::live(),
         (Method::Get | Method::Head, "/health/ready") => health::ready(app),
         (Method::Get, "/health/detailed") => health::detailed(app),

@@ -112,11 +112,12 @@ fn all_rows(t: &Table) -> Value {
 }
 
 /// The default bucket size for a range: hours for one day, days up to about
-/// three months, months beyond.
+/// two months, weeks up to half a year, months beyond.
 pub fn default_interval(range: DateRange) -> &'static str {
     match range.days() {
         1 => "hour",
-        2..=92 => "day",
+        2..=62 => "day",
+        63..=186 => "week",
         _ => "month",
     }
 }
@@ -144,7 +145,9 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
             "main" => with_comparison(app, &c, Kind::Metrics, first_row),
             "timeseries" => {
                 let interval = p.get("interval").unwrap_or(default_interval(c.range)).to_string();
-                with_comparison(app, &c, Kind::Timeseries(interval), all_rows)
+                let mut out = with_comparison(app, &c, Kind::Timeseries(interval.clone()), all_rows)?;
+                out["interval"] = json!(interval);
+                Ok(out)
             }
             "sessions" => {
                 let (limit, page) = limit(&p)?;
@@ -162,7 +165,13 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
                 with_comparison(app, &c, kind, shape)
             }
             dimension => {
-                let dimension = dimension.strip_prefix("breakdown/").unwrap_or(dimension).to_string();
+                let dimension = dimension.strip_prefix("breakdown/").unwrap_or(dimension);
+                // A browser percent-encodes what it must (`event:props:my key`).
+                let dimension: String =
+                    url::form_urlencoded::parse(format!("d={}", dimension.replace('+', "%2B")).as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
                 let (limit, page) = limit(&p)?;
                 let kind = Kind::Breakdown { dimension, top: Some(limit * page) };
                 let mut out = with_comparison(app, &c, kind, all_rows)?;
@@ -321,6 +330,7 @@ mod tests {
         };
         assert_eq!(default_interval(r("2026-11-01", "2026-11-01")), "hour");
         assert_eq!(default_interval(r("2026-11-01", "2026-11-30")), "day");
+        assert_eq!(default_interval(r("2026-08-01", "2026-11-30")), "week");
         assert_eq!(default_interval(r("2025-12-01", "2026-11-30")), "month");
     }
 

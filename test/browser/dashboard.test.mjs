@@ -1,0 +1,237 @@
+// The dashboard in real headless Chromium against a real collector serving
+// the committed fixture lake: what the page shows equals what the stats API
+// returns for the same query; clicks filter everything; the URL holds the
+// state; empty and error states render. Screenshots go to test-output/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCollector, launchBrowser } from './harness.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LAKE = join(ROOT, 'test', 'fixtures', 'lake');
+const SHOTS = join(ROOT, 'test-output', 'dashboard');
+const SITE = 'example.com';
+const RANGE = { period: 'custom', date: '2026-11-01,2026-11-30' };
+const PAGE_QUERY = new URLSearchParams({ site: SITE, ...RANGE }).toString();
+
+let collector;
+let browser;
+const problems = []; // console errors, page errors, requests elsewhere
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  collector = await startCollector({}, { lake: LAKE });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser.close();
+  await collector.stop();
+  assert.deepEqual(problems, [], 'no console errors and no request anywhere but the collector');
+});
+
+async function open(query, options = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await ctx.newPage();
+  const base = options.base || collector.base;
+  page.on('console', (m) => m.type() === 'error' && !options.expectErrors && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.origin !== base) problems.push(`request to ${r.url()}`);
+  });
+  await page.goto(`${base}/?${query}`);
+  return page;
+}
+
+/** The stats API, asked directly (not through the page). */
+async function api(path, params, base = collector.base) {
+  const p = new URLSearchParams({ site_id: SITE, ...RANGE });
+  for (const [k, v] of Object.entries(params || {})) {
+    if (Array.isArray(v)) v.forEach((x) => p.append(k, x));
+    else p.set(k, v);
+  }
+  const r = await fetch(`${base}${path}?${p}`);
+  assert.equal(r.status, 200, `${path}: ${await r.clone().text()}`);
+  return r.json();
+}
+
+const num = (s) => (s === '' || s === null ? null : Number(s));
+
+async function kpis(page) {
+  await page.waitForSelector('[data-kpi="visitors"][data-value]:not([data-value=""])');
+  return page.$$eval('[data-kpi]', (els) => Object.fromEntries(els.map((e) => [e.dataset.kpi, [e.dataset.value, e.textContent]])));
+}
+
+async function panelRows(page, panel) {
+  const sel = `[data-panel="${panel}"] tr.row`;
+  await page.waitForSelector(sel);
+  return page.$$eval(sel, (rows) => rows.map((r) => [r.dataset.value, Number(r.dataset.visitors)]));
+}
+
+const PANELS = { pages: 'event:page', sources: 'visit:source', devices: 'visit:browser', locations: 'visit:country', goals: 'event:name' };
+
+test('KPIs, every panel, a funnel and a retention cell equal the stats API', async () => {
+  const page = await open(`${PAGE_QUERY}&compare=1`);
+  const shown = await kpis(page);
+  const main = await api('/api/stats/main', { compare: 'previous_period' });
+  for (const [name, [value, text]] of Object.entries(shown)) {
+    assert.equal(num(value), main.results[name], `KPI ${name}`);
+    assert.ok(text.length > 0);
+  }
+  // Integers read as themselves; the change is against the previous period.
+  assert.match(shown.visitors[1], new RegExp(`^Unique visitors${main.results.visitors}`));
+  const change = await page.$eval('[data-kpi="visitors"] [data-change]', (e) => e.dataset.change);
+  const expected = Math.round(((main.results.visitors - main.comparison.results.visitors) / main.comparison.results.visitors) * 1000) / 10;
+  assert.equal(Number(change), expected);
+
+  for (const [panel, dimension] of Object.entries(PANELS)) {
+    const rows = await panelRows(page, panel);
+    const want = (await api(`/api/stats/breakdown/${dimension}`, { limit: 8 })).results.map((r) => [r.value, r.visitors]);
+    assert.deepEqual(rows, want, `panel ${panel}`);
+  }
+  // The chart: one point per day of the range, the metric's values.
+  const series = await api('/api/stats/timeseries', {});
+  const points = await page.$$eval('rect.hit', (els) => els.map((e) => [e.dataset.bucket, Number(e.dataset.value)]));
+  assert.deepEqual(points, series.results.map((r) => [r.bucket, r.visitors]));
+  await page.screenshot({ path: join(SHOTS, 'overview-desktop-light.png'), fullPage: true });
+
+  // A funnel from the URL.
+  const steps = ['page:/', 'page:/pricing'];
+  const funnel = await open(`${PAGE_QUERY}&view=funnel&${steps.map((s) => `step=${encodeURIComponent(s)}`).join('&')}`);
+  await funnel.waitForSelector('.funnel-bars li');
+  const bars = await funnel.$$eval('.funnel-bars li', (els) => els.map((e) => [Number(e.dataset.step), Number(e.dataset.visitors)]));
+  const wantFunnel = (await api('/api/stats/funnel', { steps: JSON.stringify(steps) })).results.map((r) => [r.step, r.visitors]);
+  assert.deepEqual(bars, wantFunnel);
+  await funnel.screenshot({ path: join(SHOTS, 'funnel-desktop-light.png'), fullPage: true });
+
+  // Every retention cell.
+  const retention = await open(`${PAGE_QUERY}&view=retention`);
+  await retention.waitForSelector('.heatmap td.cell');
+  const cells = await retention.$$eval('.heatmap td.cell', (els) =>
+    els.map((e) => [e.dataset.cohort, Number(e.dataset.period), e.dataset.visitors, e.dataset.rate]),
+  );
+  const wantCells = (await api('/api/stats/retention', { interval: 'week', periods: 8 })).results.map((r) => [
+    r.cohort,
+    r.period_number,
+    r.visitors === null ? '' : String(r.visitors),
+    r.rate === null ? '' : String(r.rate),
+  ]);
+  assert.deepEqual(cells, wantCells);
+  await retention.screenshot({ path: join(SHOTS, 'retention-desktop-light.png'), fullPage: true });
+
+  // Flow and sessions show the API's rows too.
+  const flow = await open(`${PAGE_QUERY}&view=flow&page=%2F`);
+  await flow.waitForSelector('.flow-edges tbody tr');
+  const edges = await flow.$$eval('.flow-edges tbody tr', (els) => els.map((e) => [e.dataset.from, e.dataset.to, Number(e.dataset.visitors)]));
+  const wantEdges = (await api('/api/stats/flow', { page: '/', direction: 'forward', depth: 3 })).results.map((r) => [r.from_page, r.to_page, r.visitors]);
+  assert.deepEqual(edges, wantEdges.slice(0, 30));
+  const sessions = await open(`${PAGE_QUERY}&view=sessions`);
+  await sessions.waitForSelector('.sessions-table tbody tr');
+  const visits = await sessions.$$eval('.sessions-table tbody tr', (els) => els.map((e) => e.dataset.visit));
+  assert.deepEqual(visits, (await api('/api/stats/sessions', { limit: 50 })).results.map((r) => r.visit_id));
+});
+
+test('clicking a breakdown row filters every widget', async () => {
+  const page = await open(PAGE_QUERY);
+  await kpis(page);
+  const [value] = (await panelRows(page, 'sources'))[1];
+  const filter = `visit:source == ${value}`;
+  await page.click(`[data-panel="sources"] tr.row[data-value="${value}"] button`);
+  await page.waitForSelector('[data-testid="chip"]');
+  assert.equal(await page.textContent('[data-testid="chip"] span'), filter);
+  assert.deepEqual(new URL(page.url()).searchParams.getAll('filter'), [filter]);
+  // Wait for the filtered numbers, then compare each widget with the API.
+  const main = await api('/api/stats/main', { filter });
+  await page.waitForFunction((v) => document.querySelector('[data-kpi="visits"]').dataset.value === String(v), main.results.visits);
+  const shown = await kpis(page);
+  for (const [name, [v]] of Object.entries(shown)) assert.equal(num(v), main.results[name], `filtered KPI ${name}`);
+  for (const [panel, dimension] of Object.entries(PANELS)) {
+    const want = (await api(`/api/stats/breakdown/${dimension}`, { limit: 8, filter })).results.map((r) => [r.value, r.visitors]);
+    await page.waitForFunction(
+      ([p, n]) => document.querySelectorAll(`[data-panel="${p}"] tr.row`).length === n,
+      [panel, want.length],
+    );
+    assert.deepEqual(await panelRows(page, panel), want, `filtered panel ${panel}`);
+  }
+  const series = await api('/api/stats/timeseries', { filter });
+  const points = await page.$$eval('rect.hit', (els) => els.map((e) => Number(e.dataset.value)));
+  assert.deepEqual(points, series.results.map((r) => r.visitors));
+  // Removing the chip removes the filter everywhere.
+  await page.click('[data-testid="chip"] button');
+  const all = await api('/api/stats/main', {});
+  await page.waitForFunction((v) => document.querySelector('[data-kpi="visits"]').dataset.value === String(v), all.results.visits);
+  assert.deepEqual(new URL(page.url()).searchParams.getAll('filter'), []);
+});
+
+test('the URL round-trips the state', async () => {
+  const page = await open(PAGE_QUERY);
+  await kpis(page);
+  await page.check('[data-testid="compare"]');
+  await page.click('[data-kpi="pageviews"]');
+  await page.click('[data-panel="pages"] tr.row button');
+  await page.waitForSelector('[data-testid="chip"]');
+  await page.click('nav.views a:text("Retention")');
+  await page.waitForSelector('.heatmap, .retention .muted');
+  const url = page.url();
+  const q = new URL(url).searchParams;
+  assert.equal(q.get('site'), SITE);
+  assert.equal(q.get('period'), 'custom');
+  assert.equal(q.get('date'), RANGE.date);
+  assert.equal(q.get('compare'), '1');
+  assert.equal(q.get('metric'), 'pageviews');
+  assert.equal(q.get('view'), 'retention');
+  assert.equal(q.getAll('filter').length, 1);
+
+  // A fresh page at that URL shows the same state.
+  const again = await open(new URL(url).search.slice(1));
+  await again.waitForSelector('[data-testid="chip"]');
+  assert.equal(await again.textContent('[data-testid="chip"] span'), q.get('filter'));
+  assert.equal(await again.$eval('[data-testid="period"]', (e) => e.value), 'custom');
+  assert.equal(await again.$eval('[data-testid="compare"]', (e) => e.checked), true);
+  assert.equal(await again.$eval('nav.views [aria-current="page"]', (e) => e.textContent), 'Retention');
+  // Back in history returns to the overview with the chosen metric.
+  await again.click('nav.views a:text("Overview")');
+  await again.waitForSelector('[data-kpi="pageviews"][aria-pressed="true"]');
+  await again.goBack();
+  await again.waitForSelector('.heatmap, .retention .muted');
+});
+
+test('screenshots at desktop and phone widths, light and dark', async () => {
+  for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+    for (const colorScheme of ['light', 'dark']) {
+      const page = await open(`${PAGE_QUERY}&compare=1`, { viewport, colorScheme });
+      await kpis(page);
+      await page.waitForSelector('[data-panel="goals"] tr.row');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `${name}: no horizontal scrolling (${overflow}px)`);
+      await page.screenshot({ path: join(SHOTS, `overview-${name}-${colorScheme}.png`), fullPage: true });
+    }
+  }
+});
+
+test('the empty state shows the snippet; an API failure shows the error state', async () => {
+  const empty = await startCollector({ MALLARD_SITES: 'new.example' });
+  try {
+    const page = await open('', { base: empty.base });
+    await page.waitForSelector('[data-testid="empty"]');
+    const snippet = await page.textContent('[data-testid="snippet"]');
+    assert.equal(snippet, `<script defer data-domain="new.example" src="${empty.base}/js/script.js"></script>`);
+    await page.screenshot({ path: join(SHOTS, 'empty-desktop-light.png') });
+  } finally {
+    await empty.stop();
+  }
+  // A filter the API refuses: its 400 reason is shown, and the page lives on.
+  const bad = 'visit:nonsense == x';
+  const page = await open(`${PAGE_QUERY}&filter=${encodeURIComponent(bad)}`, { expectErrors: true });
+  await page.waitForSelector('[data-testid="error"]');
+  const r = await fetch(`${collector.base}/api/stats/main?site_id=${SITE}&filter=${encodeURIComponent(bad)}`);
+  assert.equal(r.status, 400);
+  const { error } = await r.json();
+  assert.ok((await page.textContent('[data-testid="error"]')).includes(error));
+  await page.click('[data-testid="chip"] button');
+  await kpis(page);
+  await page.screenshot({ path: join(SHOTS, 'error-recovered-desktop-light.png') });
+});
