@@ -127,8 +127,13 @@ clippy: libduckdb $(EXTENSION)
 
 GEOIP_TEST_DB = $(shell $(VENV_REF)/bin/python -c 'import _maxminddb_geolite2 as m, os; print(os.path.join(os.path.dirname(m.__file__), "GeoLite2-City.mmdb"))')
 
+# The collector's HTTP tests leave their log lines and the secrets they used
+# in $(TEST_LOGS); the log scan then proves no secret reached a log.
+TEST_LOGS := $(BUILD)/test-logs
 unit-test: libduckdb venvs $(EXTENSION)
-	MALLARD_TEST_PYTHON=$(VENV_REF)/bin/python MALLARD_TEST_GEOIP_DB=$(GEOIP_TEST_DB) cargo test --workspace
+	rm -rf $(TEST_LOGS)
+	MALLARD_TEST_LOG_DIR=$(TEST_LOGS) MALLARD_TEST_PYTHON=$(VENV_REF)/bin/python MALLARD_TEST_GEOIP_DB=$(GEOIP_TEST_DB) cargo test --workspace
+	python3 test/logscan.py $(TEST_LOGS)
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo test
 
 # The tracker in real headless Chromium (Debian's chromium, playwright-core).

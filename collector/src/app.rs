@@ -36,7 +36,16 @@ pub struct App {
     pub flush_stats: Arc<FlushStats>,
     pub stats: Arc<Stats>,
     pub funnels: Funnels,
+    pub auth: crate::auth::Auth,
+    pub keys: crate::keys::Keys,
+    pub shares: crate::shares::Shares,
+    pub audit: crate::audit::Audit,
+    pub erasures: Arc<crate::erase::Erasures>,
+    /// Held by whoever writes the lake: the flusher, erase, retention.
+    pub lake_lock: Arc<Mutex<()>>,
     pub started: Instant,
+    /// When retention last ran (it runs at start-up, then daily).
+    retention_ran: Mutex<Option<Instant>>,
     flusher: Mutex<Option<JoinHandle<()>>>,
     hot: Mutex<Option<(mpsc::Sender<hot::HotMsg>, JoinHandle<()>)>>,
     housekeeping: Mutex<Option<JoinHandle<()>>>,
@@ -104,6 +113,27 @@ impl App {
 
         let funnels =
             Funnels::open(&config.data_dir).map_err(context("cannot read the saved funnels in", &config.data_dir))?;
+        let auth = crate::auth::Auth::open(
+            &config.data_dir,
+            config.admin_password.as_ref().map(|p| p.0.as_str()),
+            config.session_ttl,
+            config.login_lockout,
+        )
+        .map_err(context("cannot read the login settings in", &config.data_dir))?;
+        let keys = crate::keys::Keys::open(&config.data_dir)
+            .map_err(context("cannot read the API keys in", &config.data_dir))?;
+        let shares = crate::shares::Shares::open(&config.data_dir)
+            .map_err(context("cannot read the shared links in", &config.data_dir))?;
+        if !auth.has_password() && !config.listen.ip().is_loopback() {
+            log::warn(
+                "listening on a public address without a dashboard password: stats are served to loopback only \
+                 until one is set (POST /api/auth/setup or MALLARD_ADMIN_PASSWORD)",
+                &[("addr", &config.listen)],
+            );
+        }
+        let erasures = Arc::new(crate::erase::Erasures::default());
+        let audit = crate::audit::Audit::new(&config.data_dir);
+        let lake_lock = Arc::new(Mutex::new(()));
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
@@ -137,6 +167,8 @@ impl App {
                 flush_interval: config.flush_interval,
                 hot: hot.as_ref().map(|(tx, _)| tx.clone()),
                 stats: Arc::clone(&stats),
+                lake_lock: Arc::clone(&lake_lock),
+                erasures: Arc::clone(&erasures),
             },
             sealed_rx,
             duck,
@@ -152,7 +184,14 @@ impl App {
             flush_stats,
             stats,
             funnels,
+            auth,
+            keys,
+            shares,
+            audit,
+            erasures,
+            lake_lock,
             started: Instant::now(),
+            retention_ran: Mutex::new(None),
             flusher: Mutex::new(Some(flusher)),
             hot: Mutex::new(hot),
             housekeeping: Mutex::new(None),
@@ -162,6 +201,9 @@ impl App {
         });
         let weak = Arc::downgrade(&app);
         let housekeeping = std::thread::Builder::new().name("housekeeping".into()).spawn(move || {
+            if let Some(app) = weak.upgrade() {
+                app.retention();
+            }
             let mut last = Instant::now();
             loop {
                 std::thread::sleep(Duration::from_millis(250));
@@ -179,8 +221,41 @@ impl App {
         Ok(app)
     }
 
-    /// Salt rotation, visit expiry and gauges; runs every 30 seconds.
+    /// Drops partitions past `MALLARD_RETENTION_DAYS`, at start-up and then
+    /// once a day.
+    fn retention(&self) {
+        let days = self.config.retention_days;
+        let mut ran = self.retention_ran.lock().unwrap_or_else(|e| e.into_inner());
+        if days == 0 || ran.is_some_and(|t| t.elapsed() < Duration::from_secs(86_400)) {
+            return;
+        }
+        *ran = Some(Instant::now());
+        let first_kept = Date::from_days(Date::of_micros(now_micros()).to_days() - i64::from(days) + 1);
+        let dropped = {
+            let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
+            crate::erase::expire(&self.config.lake_dir(), first_kept)
+        };
+        match dropped {
+            Ok(dropped) => {
+                for (site, date) in &dropped {
+                    log::info("retention dropped a partition", &[("site", site), ("date", date)]);
+                    self.stats.invalidate(site);
+                }
+                self.metrics.inc("mallard_retention_partitions_deleted_total", "", dropped.len() as f64);
+                if !dropped.is_empty() {
+                    let _ = self.audit.record(
+                        "retention",
+                        serde_json::json!({"before": first_kept.to_string(), "partitions": dropped.len()}),
+                    );
+                }
+            }
+            Err(e) => log::error("retention failed; will retry tomorrow", &[("error", &e)]),
+        }
+    }
+
+    /// Salt rotation, visit expiry, retention and gauges; every 30 seconds.
     fn housekeeping(&self) {
+        self.retention();
         let now = now_micros();
         match self.pipeline.salts.rotate(Date::of_micros(now)) {
             Ok(true) => log::info("visitor-id salt rotated; salts older than the previous period destroyed", &[]),

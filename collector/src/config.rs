@@ -47,6 +47,12 @@ pub const SETTINGS: &[Setting] = &[
     s("query_memory", "2GB", "memory stats queries may use (DuckDB memory_limit, e.g. 512MB, 4GB)"),
     s("metrics_token", "", "if set, GET /metrics requires `Authorization: Bearer <token>`"),
     s("log_format", "text", "log format: text or json"),
+    s("admin_password", "", "sets the dashboard password at start-up if none is set yet (else use first-run setup)"),
+    s("secure_cookies", "false", "mark session cookies Secure (set it when serving over HTTPS)"),
+    s("dashboard_origin", "", "another origin (https://host) allowed to call the stats API with credentials (CORS)"),
+    s("session_ttl", "7d", "how long a dashboard login lasts"),
+    s("login_lockout", "15m", "after 5 wrong passwords from one IP (or 50 from anywhere), logins wait this long"),
+    s("retention_days", "0", "drop lake partitions older than this many days (checked daily); 0 = keep forever"),
 ];
 
 /// The validated configuration.
@@ -72,6 +78,22 @@ pub struct Config {
     pub query_memory: u64,
     pub metrics_token: Option<String>,
     pub log_json: bool,
+    pub admin_password: Option<Secret>,
+    pub secure_cookies: bool,
+    pub dashboard_origin: Option<String>,
+    pub session_ttl: Duration,
+    pub login_lockout: Duration,
+    pub retention_days: u32,
+}
+
+/// A secret setting: its `Debug` never shows the value.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// A setting that could not be used.
@@ -199,7 +221,42 @@ impl Config {
             0 => 4 * cores,
             n => n,
         };
+        let duration = |key: &str, example: &str| -> Result<Duration, ConfigError> {
+            let (value, origin) = get(key);
+            parse_duration(value)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| ConfigError(format!("invalid {origin}={value:?}: expected a duration like {example}")))
+        };
+        let dashboard_origin = {
+            let (value, origin) = get("dashboard_origin");
+            let v = value.trim().trim_end_matches('/');
+            if v.is_empty() {
+                None
+            } else if url::Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/") {
+                Some(v.to_string())
+            } else {
+                return Err(ConfigError(format!(
+                    "invalid {origin}={value:?}: expected an origin like https://stats.example.com"
+                )));
+            }
+        };
+        let admin_password = Some(get("admin_password").0.clone()).filter(|p| !p.is_empty()).map(Secret);
+        if let Some(Secret(p)) = &admin_password
+            && p.chars().count() < crate::auth::MIN_PASSWORD
+        {
+            return Err(ConfigError(format!(
+                "invalid {}: the password needs at least {} characters",
+                get("admin_password").1,
+                crate::auth::MIN_PASSWORD
+            )));
+        }
         Ok(Config {
+            admin_password,
+            secure_cookies: boolean("secure_cookies")?,
+            dashboard_origin,
+            session_ttl: duration("session_ttl", "7d or 12h")?,
+            login_lockout: duration("login_lockout", "15m")?,
+            retention_days: number("retention_days", 0)?.min(u32::MAX as usize) as u32,
             listen,
             data_dir: PathBuf::from(get("data_dir").0.trim()),
             sites,

@@ -70,6 +70,10 @@ pub struct FlusherOptions {
     pub hot: Option<std::sync::mpsc::Sender<crate::hot::HotMsg>>,
     /// Told which sites' data changed when no hot files announce it.
     pub stats: Arc<crate::stats::Stats>,
+    /// Held while the lake is written: erase and retention take it too.
+    pub lake_lock: Arc<std::sync::Mutex<()>>,
+    /// Erased events still in the WAL are dropped here.
+    pub erasures: Arc<crate::erase::Erasures>,
 }
 
 /// Writes one sealed segment's events: a file per partition not already
@@ -113,7 +117,10 @@ pub fn start(
         let mut last_compaction = Instant::now() - Duration::from_secs(3600);
         loop {
             match sealed.recv_timeout(Duration::from_secs(5)) {
-                Ok(segment) => write_with_retry(&opts, segment, &metrics, &stats, &stopping),
+                Ok(segment) => {
+                    let _lake = opts.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    write_with_retry(&opts, segment, &metrics, &stats, &stopping)
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -121,6 +128,7 @@ pub fn start(
             // closes partitions without any flush).
             if last_compaction.elapsed() >= Duration::from_secs(60) || stats.pending.load(Ordering::Relaxed) == 0 {
                 let open_since = Date::of_micros(now_micros() - 2 * opts.flush_interval.as_micros() as i64);
+                let _lake = opts.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
                 if let Err(e) = compactor::run(&db, &opts.lake_dir, open_since, opts.compact_files, &metrics) {
                     log::error("compaction failed; will retry", &[("error", &e)]);
                 }
@@ -140,7 +148,7 @@ fn write_with_retry(
     let mut delay = Duration::from_millis(200);
     loop {
         let started = Instant::now();
-        match flush(&opts.lake_dir, &opts.wal_dir, segment.seq, &segment.events) {
+        match flush(&opts.lake_dir, &opts.wal_dir, segment.seq, &opts.erasures.filter(&segment.events)) {
             Ok(files) => {
                 metrics.flush_duration.observe(started.elapsed());
                 metrics.inc("mallard_flushes_total", "", 1.0);

@@ -5,17 +5,22 @@
 //! The binary (`main.rs`) only parses flags; everything else is here so tests
 //! and tools can start a collector on any listener.
 
+pub mod access;
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod cache;
 pub mod compactor;
 pub mod config;
 pub mod db;
+pub mod erase;
 pub mod files;
 pub mod flusher;
 pub mod funnels;
 pub mod geoip;
 pub mod hot;
 pub mod http;
+pub mod keys;
 pub mod lake;
 pub mod lake_writer;
 pub mod log;
@@ -25,7 +30,9 @@ pub mod pool;
 pub mod recovery;
 pub mod routes;
 pub mod salts;
+pub mod secret;
 pub mod server;
+pub mod shares;
 pub mod shutdown;
 pub mod stats;
 pub mod wal;

@@ -13,26 +13,6 @@ use serde_json::{Value, json};
 
 const RANGE: &str = "period=custom&date=2026-11-01,2026-11-03";
 
-/// A data directory holding a copy of test/fixtures/lake.
-fn fixture_data() -> std::path::PathBuf {
-    let data = temp_dir("stats");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test/fixtures/lake");
-    copy_dir(&src, &data.join("lake"));
-    data
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 /// Runs SQL in a plain DuckDB with the built extension loaded; each value as
 /// DuckDB's own text (NULL as None).
 fn direct(sql: &str) -> Vec<Vec<Option<String>>> {

@@ -9,6 +9,9 @@ export class ApiError extends Error {
   }
 }
 
+/** On a shared link (`/share/<token>`), every request carries the token. */
+export const shareToken = location.pathname.startsWith('/share/') ? location.pathname.slice('/share/'.length) : null;
+
 async function request(method, path, params, body) {
   const url = params && String(params) ? `${path}?${params}` : path;
   let response;
@@ -16,7 +19,11 @@ async function request(method, path, params, body) {
     response = await fetch(url, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      headers: {
+        Accept: 'application/json',
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(shareToken ? { 'X-Mallard-Share': shareToken } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {

@@ -14,6 +14,9 @@ import { Sequences } from './sequences.js';
 import { Flow } from './flow.js';
 import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
+import { Login } from './login.js';
+import './keys.js';
+import './shares.js';
 import { EmptyState, ErrorState } from './empty.js';
 
 /** The URL-held state and a setter that pushes a history entry. */
@@ -48,7 +51,7 @@ function Overview({ state, set }) {
 
 const VIEWS = { overview: Overview, funnel: Funnel, retention: Retention, sequences: Sequences, flow: Flow, sessions: Sessions, settings: Settings };
 
-function App() {
+function App({ auth }) {
   const [state, set] = useUrlState();
   const sites = useApi('/api/sites', '');
   const list = sites.data ? sites.data.sites : [];
@@ -62,15 +65,24 @@ function App() {
   if (!sites.data) return html`<header class="top skeleton-bar"></header>`;
   const View = VIEWS[state.view];
   const options = state.site && !list.includes(state.site) ? [state.site, ...list] : list;
-  return html`<${Header} state=${state} set=${set} sites=${options} />
+  return html`<${Header} state=${state} set=${set} sites=${options} auth=${auth} />
     <main id="main">
       ${!state.site && state.view !== 'settings'
         ? html`<${EmptyState} site="" />`
-        : html`<${View} key=${state.site} state=${state} set=${set} sites=${list} />`}
+        : html`<${View} key=${state.site} state=${state} set=${set} sites=${list} auth=${auth} />`}
     </main>`;
+}
+
+/** Logged in (or on a shared link, or local before setup): the dashboard; else login. */
+function Root() {
+  const status = useApi('/api/auth/status', '');
+  if (status.error) return html`<main><${ErrorState} error=${status.error} retry=${status.reload} /></main>`;
+  if (!status.data) return html`<header class="top skeleton-bar"></header>`;
+  if (!status.data.authenticated) return html`<${Login} status=${status.data} done=${status.reload} />`;
+  return html`<${App} auth=${status.data} />`;
 }
 
 const root = document.getElementById('app');
 root.textContent = '';
 root.removeAttribute('aria-busy');
-render(html`<${App} />`, root);
+render(html`<${Root} />`, root);

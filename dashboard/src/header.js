@@ -43,7 +43,7 @@ function CustomRange({ state, set }) {
   </form>`;
 }
 
-export function Header({ state, set, sites }) {
+export function Header({ state, set, sites, auth }) {
   const removeFilter = (f) => set({ filters: state.filters.filter((x) => x !== f) });
   return html`<header class="top">
     <div class="bar">
@@ -79,7 +79,7 @@ export function Header({ state, set, sites }) {
       <li><button type="button" class="link" onClick=${() => set({ filters: [] })}>Clear all</button></li>
     </ul>`}
     <nav class="views" aria-label="Views">
-      ${VIEWS.map(
+      ${VIEWS.filter(([k]) => k !== 'settings' || auth.via !== 'share').map(
         ([k, label]) =>
           html`<a href=${'?' + statsLink(state, k)} aria-current=${state.view === k ? 'page' : undefined}
             onClick=${(e) => {

@@ -15,6 +15,7 @@ const SHOTS = join(ROOT, 'test-output', 'dashboard');
 const SITE = 'example.com';
 const RANGE = { period: 'custom', date: '2026-11-01,2026-11-30' };
 const PAGE_QUERY = new URLSearchParams({ site: SITE, ...RANGE }).toString();
+const RANGE_QUERY = new URLSearchParams(RANGE).toString();
 
 let collector;
 let browser;
@@ -33,7 +34,8 @@ after(async () => {
 });
 
 async function open(query, options = {}) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const { base: _b, path: _p, expectErrors: _e, ...contextOptions } = options;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
   const page = await ctx.newPage();
   const base = options.base || collector.base;
   page.on('console', (m) => m.type() === 'error' && !options.expectErrors && problems.push(`console: ${m.text()}`));
@@ -42,7 +44,7 @@ async function open(query, options = {}) {
     const u = new URL(r.url());
     if (u.origin !== base) problems.push(`request to ${r.url()}`);
   });
-  await page.goto(`${base}/?${query}`);
+  await page.goto(`${base}${options.path || '/'}?${query}`);
   return page;
 }
 
@@ -234,4 +236,49 @@ test('the empty state shows the snippet; an API failure shows the error state', 
   await page.click('[data-testid="chip"] button');
   await kpis(page);
   await page.screenshot({ path: join(SHOTS, 'error-recovered-desktop-light.png') });
+});
+
+test('login, an API key and a shared link, all from the page', async () => {
+  const password = 'correct horse battery staple';
+  const locked = await startCollector({ MALLARD_ADMIN_PASSWORD: password }, { lake: LAKE });
+  try {
+    const page = await open(PAGE_QUERY, { base: locked.base, expectErrors: true });
+    await page.waitForSelector('[data-testid="login"]');
+    await page.screenshot({ path: join(SHOTS, 'login-desktop-light.png') });
+    await page.fill('input[type="password"]', 'not the password');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('.login .error');
+    assert.equal(await page.textContent('.login .error'), 'wrong password');
+    await page.fill('input[type="password"]', password);
+    await page.click('button[type="submit"]');
+    const shown = await kpis(page);
+    const main = await (await fetch(`${locked.base}/api/stats/main?site_id=${SITE}&period=custom&date=${RANGE.date}`)).json();
+    assert.equal(main.error !== undefined, true, 'the API itself needs a login');
+    assert.ok(Number(shown.visitors[0]) > 0);
+
+    await page.click('nav.views a:text("Settings")');
+    await page.fill('[data-testid="keys"] input', 'notebook');
+    await page.click('[data-testid="keys"] button[type="submit"]');
+    const key = await (await page.waitForSelector('[data-testid="new-key"]')).textContent();
+    assert.match(key, /^mm_[0-9a-f]{64}$/);
+    const byKey = await fetch(`${locked.base}/api/stats/main?site_id=${SITE}&period=custom&date=${RANGE.date}`, {
+      headers: { Authorization: `Bearer ${key}` },
+    });
+    assert.equal(byKey.status, 200);
+    assert.equal((await byKey.json()).results.visitors, Number(shown.visitors[0]));
+
+    await page.click('[data-testid="shares"] button');
+    const link = await (await page.waitForSelector('[data-testid="new-share"]')).textContent();
+    assert.ok(link.startsWith(`${locked.base}/share/`));
+    await page.screenshot({ path: join(SHOTS, 'settings-desktop-light.png'), fullPage: true });
+
+    // The shared link: that site's dashboard, no settings, nothing else.
+    const shared = await open(RANGE_QUERY, { base: locked.base, path: new URL(link).pathname });
+    const sharedKpis = await kpis(shared);
+    assert.equal(sharedKpis.visitors[0], shown.visitors[0]);
+    assert.equal(await shared.$('nav.views a:text("Settings")'), null);
+    assert.deepEqual(await shared.$$eval('[data-testid="site"] option', (o) => o.map((x) => x.value)), [SITE]);
+  } finally {
+    await locked.stop();
+  }
 });

@@ -30,6 +30,9 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "src/sessions.js",
     "src/settings.js",
     "src/empty.js",
+    "src/login.js",
+    "src/keys.js",
+    "src/shares.js",
 ];
 
 const INDEX: &[u8] = include_bytes!("../../../dashboard/index.html");

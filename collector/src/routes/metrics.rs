@@ -5,15 +5,10 @@ use tiny_http::Request;
 use crate::app::App;
 use crate::http::{self, Reply, header};
 
-/// Compares without an early exit, so timing does not reveal the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 pub fn get(app: &App, request: &Request) -> Reply {
     if let Some(token) = &app.config.metrics_token {
         let given = http::header_value(request, "Authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-        if !same(given.trim().as_bytes(), token.as_bytes()) {
+        if !crate::secret::same(given.trim().as_bytes(), token.as_bytes()) {
             return http::error(401, "metrics require Authorization: Bearer <MALLARD_METRICS_TOKEN>")
                 .with_header(header("WWW-Authenticate", "Bearer"));
         }

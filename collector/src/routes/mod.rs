@@ -6,19 +6,24 @@ use std::time::Instant;
 
 use tiny_http::{Method, Request};
 
+use crate::access::{self, Principal};
 use crate::app::App;
 use crate::http::{self, Reply, header};
 use crate::metrics::Metrics;
 
+mod auth;
 mod dashboard;
+mod erase;
 mod event;
 mod funnels;
 mod health;
+mod keys;
 mod metrics;
 mod query;
 mod script;
+mod shares;
 mod sites;
-mod stats;
+pub mod stats;
 
 /// Routes and the methods they accept (for `405` and `Allow`).
 const ROUTES: &[(&str, &[&str])] = &[
@@ -43,7 +48,75 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/stats/sequences", &["GET"]),
     ("/api/stats/flow", &["GET"]),
     ("/api/funnels", &["GET", "PUT", "DELETE"]),
+    ("/api/auth/setup", &["POST"]),
+    ("/api/auth/login", &["POST"]),
+    ("/api/auth/logout", &["POST"]),
+    ("/api/auth/status", &["GET"]),
+    ("/api/keys", &["GET", "POST", "DELETE"]),
+    ("/api/shares", &["GET", "POST", "DELETE"]),
+    ("/api/admin/erase", &["DELETE"]),
+    ("/share", &["GET", "HEAD"]),
 ];
+
+/// Who may use a route: everyone (ingestion, the page, health, login),
+/// readers of stats, or admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Open,
+    Read,
+    Admin,
+}
+
+fn class(method: &Method, route: &str) -> Class {
+    match route {
+        "/api/sites" | "/api/v2/query" => Class::Read,
+        "/api/funnels" if *method == Method::Get => Class::Read,
+        "/api/funnels" | "/api/keys" | "/api/shares" | "/api/admin/erase" => Class::Admin,
+        r if r.starts_with("/api/stats/") => Class::Read,
+        _ => Class::Open,
+    }
+}
+
+/// Headers every response carries. The page runs only its own scripts and
+/// styles (no inline script), talks only to this server, and may not be
+/// framed; the share token in `/share/<token>` never leaks as a referrer.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"),
+];
+
+fn refuse((status, message): access::Refusal) -> Reply {
+    let reply = http::error(status, &message);
+    if status == 401 { reply.with_header(header("WWW-Authenticate", "Bearer")) } else { reply }
+}
+
+/// Access control for stats and admin routes: `Err` is the reply to send.
+fn authorize(app: &App, request: &Request, class: Class, query: &str) -> Result<Option<Principal>, Reply> {
+    if class == Class::Open {
+        return Ok(None);
+    }
+    let who = match class {
+        Class::Admin => access::admin(app, request),
+        _ => access::reader(app, request),
+    }
+    .map_err(refuse)?;
+    if !matches!(request.method(), Method::Get | Method::Head) {
+        access::check_origin(app, request, &who).map_err(refuse)?;
+    }
+    if let Some(site) = stats::Params::parse(query).get("site_id")
+        && !who.can_read(&site.to_lowercase())
+    {
+        return Err(http::error(403, &format!("this credential does not cover site {site:?}")));
+    }
+    Ok(Some(who))
+}
 
 /// Bodies of stats queries are small JSON objects.
 const MAX_QUERY_BODY: usize = 64 * 1024;
@@ -53,15 +126,38 @@ pub fn handle(app: &App, request: Request) {
     let (path, query) = http::split_url(request.url());
     let (path, query) = (path.to_string(), query.to_string());
     let method = request.method().clone();
-    // `/api/stats/breakdown/<dimension>` is one route.
+    // `/api/stats/breakdown/<dimension>`, `/assets/*`, `/share/*` are one route each.
     let route_path = if path.starts_with("/api/stats/breakdown/") {
         "/api/stats/breakdown"
     } else if path.starts_with("/assets/") {
         "/assets"
+    } else if path.starts_with("/share/") {
+        "/share"
     } else {
         path.as_str()
     };
     let route = ROUTES.iter().find(|(p, _)| *p == route_path);
+    let route_name = route.map_or("other", |(p, _)| p);
+    let class = class(&method, route_path);
+    let cors = access::cors_origin(app, &request);
+    if method == Method::Options && class != Class::Open {
+        let reply = match &cors {
+            Some(_) => http::reply(204, "text/plain", "")
+                .with_header(header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"))
+                .with_header(header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Mallard-Share"))
+                .with_header(header("Access-Control-Max-Age", "600")),
+            None => http::error(
+                403,
+                "cross-origin requests to the stats API are allowed only from MALLARD_DASHBOARD_ORIGIN",
+            ),
+        };
+        return respond_cors(&app.metrics, request, reply, route_name, started, cors);
+    }
+    let who = match authorize(app, &request, class, &query) {
+        Ok(who) => who,
+        Err(reply) => return respond_cors(&app.metrics, request, reply, route_name, started, cors),
+    };
+    let if_none_match = http::header_value(&request, "If-None-Match").map(str::to_string);
     let reply: Reply = match (&method, path.as_str()) {
         // Ingestion answers once the event is durable, from the WAL's
         // responder thread: these take the request and respond themselves.
@@ -69,36 +165,48 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/api/event") => return event::pixel(app, request, &query, started),
         (Method::Options, "/api/event") => event::preflight(),
         (Method::Get | Method::Head, "/js/script.js") => script::get(),
-        (Method::Get | Method::Head, "/") => dashboard::index(http::header_value(&request, "If-None-Match")),
+        (Method::Get | Method::Head, "/") => dashboard::index(if_none_match.as_deref()),
         (Method::Get | Method::Head, p) if p.starts_with("/assets/") => {
-            dashboard::asset(&p["/assets/".len()..], http::header_value(&request, "If-None-Match"))
+            dashboard::asset(&p["/assets/".len()..], if_none_match.as_deref())
         }
-        (Method::Get, "/api/sites") => sites::get(app),
+        (Method::Get | Method::Head, p) if p.starts_with("/share/") => {
+            shares::page(app, &p["/share/".len()..], if_none_match.as_deref())
+        }
+        (Method::Get, "/api/sites") => sites::get(app, who.as_ref()),
         (Method::Get | Method::Head, "/health") => health::live(),
         (Method::Get | Method::Head, "/health/ready") => health::ready(app),
         (Method::Get, "/health/detailed") => health::detailed(app),
         (Method::Get, "/metrics") => metrics::get(app, &request),
-        (Method::Post, "/api/v2/query") => {
+        (Method::Get, "/api/auth/status") => auth::status(app, &request),
+        (Method::Post, "/api/auth/logout") => auth::logout(app, &request),
+        (Method::Post, "/api/auth/setup" | "/api/auth/login" | "/api/v2/query" | "/api/keys" | "/api/shares")
+        | (Method::Put, "/api/funnels") => {
             let mut request = request;
             let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
-                Ok(body) => query::post(app, &body),
-                Err(http::BodyError::TooLarge) => http::error(413, "query body larger than 64 KiB"),
+                Ok(body) => match path.as_str() {
+                    "/api/auth/setup" => auth::setup(app, &request, &body),
+                    "/api/auth/login" => auth::login(app, &request, &body),
+                    "/api/keys" => keys::post(app, &body),
+                    "/api/shares" => shares::post(app, &body),
+                    "/api/funnels" => funnels::put(app, &query, &body),
+                    _ => query::post(app, &body, who.as_ref()),
+                },
+                Err(http::BodyError::TooLarge) => http::error(413, "request body larger than 64 KiB"),
                 Err(http::BodyError::Io(e)) => http::error(400, &format!("could not read the body: {e}")),
             };
-            return respond(&app.metrics, request, reply, "/api/v2/query", started);
+            return respond_cors(&app.metrics, request, reply, route_name, started, cors);
         }
         (Method::Get, "/api/stats/export") => stats::export(app, &query),
         (Method::Get, "/api/funnels") => funnels::get(app, &query),
         (Method::Delete, "/api/funnels") => funnels::delete(app, &query),
-        (Method::Put, "/api/funnels") => {
-            let mut request = request;
-            let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
-                Ok(body) => funnels::put(app, &query, &body),
-                Err(http::BodyError::TooLarge) => http::error(413, "funnel body larger than 64 KiB"),
-                Err(http::BodyError::Io(e)) => http::error(400, &format!("could not read the body: {e}")),
-            };
-            return respond(&app.metrics, request, reply, "/api/funnels", started);
-        }
+        (Method::Get, "/api/keys") => keys::get(app),
+        (Method::Delete, "/api/keys") => keys::delete(app, &query),
+        (Method::Get, "/api/shares") => shares::get(app),
+        (Method::Delete, "/api/shares") => shares::delete(app, &query),
+        (Method::Delete, "/api/admin/erase") => match &who {
+            Some(who) => erase::delete(app, &query, who),
+            None => http::error(401, "log in as an admin"),
+        },
         (Method::Get, p) if p.starts_with("/api/stats/") && route.is_some() => {
             stats::get(app, p.trim_start_matches("/api/stats/"), &query)
         }
@@ -110,11 +218,32 @@ pub fn handle(app: &App, request: Request) {
             None => http::error(404, &format!("no such endpoint: {path}")),
         },
     };
-    respond(&app.metrics, request, reply, route.map_or("other", |(p, _)| p), started);
+    respond_cors(&app.metrics, request, reply, route_name, started, cors);
+}
+
+/// [`respond`], with the CORS headers of an allowed dashboard origin.
+fn respond_cors(
+    metrics: &Metrics,
+    request: Request,
+    mut reply: Reply,
+    route: &'static str,
+    started: Instant,
+    cors: Option<String>,
+) {
+    if let Some(origin) = cors {
+        reply = reply
+            .with_header(header("Access-Control-Allow-Origin", &origin))
+            .with_header(header("Access-Control-Allow-Credentials", "true"))
+            .with_header(header("Vary", "Origin"));
+    }
+    respond(metrics, request, reply, route, started);
 }
 
 /// Sends `reply` and records the request in the metrics.
-pub(crate) fn respond(metrics: &Metrics, request: Request, reply: Reply, route: &'static str, started: Instant) {
+pub(crate) fn respond(metrics: &Metrics, request: Request, mut reply: Reply, route: &'static str, started: Instant) {
+    for (name, value) in SECURITY_HEADERS {
+        reply = reply.with_header(header(name, value));
+    }
     let status = reply.status_code().0;
     let _ = request.respond(reply);
     metrics.request(route, status, started.elapsed());

@@ -268,11 +268,16 @@ fn order(
 }
 
 /// `POST /api/v2/query`.
-pub fn post(app: &App, body: &[u8]) -> Reply {
+pub fn post(app: &App, body: &[u8], who: Option<&crate::access::Principal>) -> Reply {
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
         _ => return http::error(400, "the body must be a JSON object (see the Stats API v2 shape in the README)"),
     };
+    if let (Some(who), Some(site)) = (who, parsed["site_id"].as_str())
+        && !who.can_read(&site.to_lowercase())
+    {
+        return http::error(403, &format!("this credential does not cover site {site:?}"));
+    }
     match run(app, &parsed) {
         Ok(v) => http::json(200, &v),
         Err(e) => super::stats::error_reply(e),

@@ -6,11 +6,13 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use crate::access::Principal;
 use crate::app::App;
 use crate::http::{self, Reply};
 use crate::lake;
 
-pub fn get(app: &App) -> Reply {
+/// Only the sites `who` may read.
+pub fn get(app: &App, who: Option<&Principal>) -> Reply {
     let mut sites: BTreeSet<String> = app.config.sites.iter().cloned().collect();
     match lake::sites(&app.config.lake_dir()) {
         Ok(found) => sites.extend(found),
@@ -19,5 +21,6 @@ pub fn get(app: &App) -> Reply {
             return http::error(500, "cannot list the lake's sites; see the collector's log");
         }
     }
+    let sites: Vec<String> = sites.into_iter().filter(|s| who.is_none_or(|w| w.can_read(s))).collect();
     http::json(200, &json!({ "sites": sites }))
 }

@@ -126,6 +126,55 @@ impl Drop for Collector {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.keep_logs();
+    }
+}
+
+/// Where the suite's log lines and secrets go for the log scan
+/// (`test/logscan.py`, run by `make test` after the suite), if set.
+fn log_dir() -> Option<PathBuf> {
+    std::env::var_os("MALLARD_TEST_LOG_DIR").map(PathBuf::from)
+}
+
+/// Records a secret this test used (password, token, IP), which must never
+/// appear in any log line.
+pub fn secret(s: &str) {
+    if let Some(dir) = log_dir() {
+        use std::io::Write;
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("secrets.txt")).unwrap();
+        writeln!(f, "{s}").unwrap();
+    }
+}
+
+impl Collector {
+    /// Saves this collector's log lines, and its salts as secrets.
+    fn keep_logs(&self) {
+        let Some(dir) = log_dir() else { return };
+        std::fs::create_dir_all(&dir).unwrap();
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!(
+            "{}-{}-{n}.log",
+            std::env::args().next().unwrap_or_default().rsplit('/').next().unwrap_or(""),
+            std::process::id()
+        );
+        std::fs::write(dir.join(name), self.logs.lock().unwrap().join("\n")).unwrap();
+        if let Ok(text) = std::fs::read_to_string(self.data_dir.join("salts.json"))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+                match v {
+                    serde_json::Value::String(s) if s.len() >= 32 => out.push(s.clone()),
+                    serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                    serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                    _ => {}
+                }
+            }
+            let mut salts = Vec::new();
+            strings(&v, &mut salts);
+            salts.iter().for_each(|s| secret(s));
+        }
     }
 }
 
@@ -204,4 +253,24 @@ pub fn query(lake: &Path, sql: &str) -> Vec<Vec<String>> {
 /// One value from `query`.
 pub fn scalar(lake: &Path, sql: &str) -> String {
     query(lake, sql).remove(0).remove(0)
+}
+
+/// A data directory holding a copy of test/fixtures/lake.
+pub fn fixture_data() -> std::path::PathBuf {
+    let data = temp_dir("stats");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test/fixtures/lake");
+    copy_dir(&src, &data.join("lake"));
+    data
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }

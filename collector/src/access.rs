@@ -1,0 +1,155 @@
+//! Who is asking, and what they may do. Ingestion and the page's static
+//! files are open to every browser; stats need a reader; keys, shares,
+//! settings and erase need an admin.
+//!
+//! A request is identified by, in order: `Authorization: Bearer mm_…` (an
+//! API key), the `mallard_session` cookie (the owner), `X-Mallard-Share`
+//! (a shared link: one site, read only). Until a password is set, loopback
+//! clients are the owner and nobody else gets in.
+
+use std::net::IpAddr;
+
+use tiny_http::Request;
+
+use crate::app::App;
+use crate::http;
+use crate::keys::Scope;
+
+pub const SESSION_COOKIE: &str = "mallard_session";
+pub const SHARE_HEADER: &str = "X-Mallard-Share";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Logged in with the password (or loopback before one exists).
+    Owner {
+        by_cookie: bool,
+    },
+    Key {
+        id: String,
+        scope: Scope,
+        sites: Option<Vec<String>>,
+    },
+    Share {
+        site: String,
+    },
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::Owner { .. } => true,
+            Principal::Key { scope, .. } => *scope == Scope::Admin,
+            Principal::Share { .. } => false,
+        }
+    }
+
+    /// Whether this principal may read `site`'s stats.
+    pub fn can_read(&self, site: &str) -> bool {
+        match self {
+            Principal::Owner { .. } => true,
+            Principal::Key { sites, .. } => sites.as_ref().is_none_or(|s| s.iter().any(|x| x == site)),
+            Principal::Share { site: s } => s == site,
+        }
+    }
+
+    /// For the audit log: who did it (never a secret).
+    pub fn label(&self) -> String {
+        match self {
+            Principal::Owner { .. } => "owner".into(),
+            Principal::Key { id, .. } => format!("key:{id}"),
+            Principal::Share { site } => format!("share:{site}"),
+        }
+    }
+}
+
+/// Why a request is refused: (status, message).
+pub type Refusal = (u16, String);
+
+/// The value of cookie `name`.
+pub fn cookie<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    http::header_value(request, "Cookie")?.split(';').find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+pub fn peer_ip(app: &App, request: &Request) -> Option<IpAddr> {
+    http::client_ip(request, app.config.trust_proxy)
+}
+
+/// Identifies the caller; `Ok(None)` = anonymous.
+pub fn identify(app: &App, request: &Request) -> Result<Option<Principal>, Refusal> {
+    if let Some(auth) = http::header_value(request, "Authorization") {
+        let token = auth.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
+        return match app.keys.find(token) {
+            Some(k) => Ok(Some(Principal::Key { id: k.id, scope: k.scope, sites: k.sites })),
+            None => Err((401, "unknown or revoked API key (Authorization: Bearer mm_…)".into())),
+        };
+    }
+    if let Some(token) = cookie(request, SESSION_COOKIE)
+        && app.auth.session(token)
+    {
+        return Ok(Some(Principal::Owner { by_cookie: true }));
+    }
+    if let Some(token) = http::header_value(request, SHARE_HEADER) {
+        return match app.shares.find(token.trim()) {
+            Some(s) => Ok(Some(Principal::Share { site: s.site })),
+            None => Err((401, "this shared link was revoked or never existed".into())),
+        };
+    }
+    // Before a password exists, the machine's own user is the owner.
+    let loopback = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
+    if !app.auth.has_password() && loopback {
+        return Ok(Some(Principal::Owner { by_cookie: false }));
+    }
+    Ok(None)
+}
+
+/// A reader of stats, or the refusal to send.
+pub fn reader(app: &App, request: &Request) -> Result<Principal, Refusal> {
+    match identify(app, request)? {
+        Some(p) => Ok(p),
+        None if !app.auth.has_password() => Err((
+            403,
+            "no password is set yet: stats are served to this machine only until you set one (POST /api/auth/setup)"
+                .into(),
+        )),
+        None => Err((401, "log in, or send an API key (Authorization: Bearer mm_…)".into())),
+    }
+}
+
+/// An admin, or the refusal to send.
+pub fn admin(app: &App, request: &Request) -> Result<Principal, Refusal> {
+    let p = reader(app, request)?;
+    if p.is_admin() { Ok(p) } else { Err((403, "this needs an admin: the owner's login or an admin API key".into())) }
+}
+
+/// The origins allowed to act with the owner's cookie: the server's own
+/// (from `Host`) and `MALLARD_DASHBOARD_ORIGIN`.
+fn allowed_origin(app: &App, request: &Request, origin: &str) -> bool {
+    if app.config.dashboard_origin.as_deref() == Some(origin) {
+        return true;
+    }
+    let host = http::header_value(request, "Host").unwrap_or("");
+    origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+}
+
+/// CSRF: a state-changing request that relies on the session cookie must
+/// come from an allowed `Origin`. Keys and share tokens are not ambient
+/// credentials, so they need no such check.
+pub fn check_origin(app: &App, request: &Request, principal: &Principal) -> Result<(), Refusal> {
+    if !matches!(principal, Principal::Owner { by_cookie: true }) {
+        return Ok(());
+    }
+    match http::header_value(request, "Origin") {
+        Some(origin) if allowed_origin(app, request, origin) => Ok(()),
+        Some(_) => Err((403, "cross-origin request refused: Origin does not match this dashboard".into())),
+        None => Err((403, "a request made with the session cookie must carry an Origin header".into())),
+    }
+}
+
+/// The CORS origin to echo for stats/admin routes (credentials allowed).
+pub fn cors_origin(app: &App, request: &Request) -> Option<String> {
+    let origin = http::header_value(request, "Origin")?;
+    (app.config.dashboard_origin.as_deref() == Some(origin)).then(|| origin.to_string())
+}

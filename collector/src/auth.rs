@@ -1,0 +1,250 @@
+//! Dashboard login: one owner password (Argon2id, OWASP's parameters), set
+//! once by first-run setup or `MALLARD_ADMIN_PASSWORD`, kept as a salted
+//! hash in `<data>/auth.json` (0600). Sessions are 256-bit random tokens;
+//! only their SHA-256 digests live here, in memory, with an expiry. Failed
+//! logins lock out the client's IP, and all clients when failures pile up
+//! from many addresses, for `MALLARD_LOGIN_LOCKOUT`.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+
+use crate::secret;
+
+/// OWASP's Argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+const MEMORY_KIB: u32 = 19 * 1024;
+const PASSES: u32 = 2;
+const LANES: u32 = 1;
+/// Failed logins from one IP within the lockout period that lock it.
+const PER_IP_FAILURES: u32 = 5;
+/// Failed logins from all IPs within the lockout period that lock everyone.
+const GLOBAL_FAILURES: usize = 50;
+pub const MIN_PASSWORD: usize = 10;
+
+#[derive(Serialize, Deserialize, Clone)]
+struct PasswordHash {
+    salt: String,
+    hash: String,
+    memory_kib: u32,
+    passes: u32,
+    lanes: u32,
+}
+
+fn argon2(password: &str, salt: &[u8], memory_kib: u32, passes: u32, lanes: u32) -> io::Result<[u8; 32]> {
+    let params = Params::new(memory_kib, passes, lanes, Some(32)).map_err(|e| io::Error::other(e.to_string()))?;
+    let mut out = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(password.as_bytes(), salt, &mut out)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(out)
+}
+
+impl PasswordHash {
+    fn new(password: &str) -> io::Result<PasswordHash> {
+        let salt = secret::random::<16>()?;
+        let hash = argon2(password, &salt, MEMORY_KIB, PASSES, LANES)?;
+        Ok(PasswordHash {
+            salt: secret::to_hex(&salt),
+            hash: secret::to_hex(&hash),
+            memory_kib: MEMORY_KIB,
+            passes: PASSES,
+            lanes: LANES,
+        })
+    }
+
+    fn verify(&self, password: &str) -> bool {
+        let (Some(salt), Some(want)) = (secret::from_hex(&self.salt), secret::from_hex(&self.hash)) else {
+            return false;
+        };
+        argon2(password, &salt, self.memory_kib, self.passes, self.lanes).is_ok_and(|got| secret::same(&got, &want))
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct AuthFile {
+    password: Option<PasswordHash>,
+}
+
+/// Why a login failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginError {
+    /// Too many failures: try again after this long.
+    Locked(Duration),
+    Wrong,
+    NoPassword,
+}
+
+#[derive(Default)]
+struct Lockout {
+    /// Per IP: failures in the current period, its start, locked until.
+    ips: HashMap<IpAddr, (u32, Instant, Option<Instant>)>,
+    /// Times of recent failures from anywhere.
+    recent: Vec<Instant>,
+    everyone_until: Option<Instant>,
+}
+
+pub struct Auth {
+    path: PathBuf,
+    password: Mutex<Option<PasswordHash>>,
+    sessions: Mutex<HashMap<String, Instant>>,
+    lockout: Mutex<Lockout>,
+    session_ttl: Duration,
+    lockout_for: Duration,
+}
+
+impl Auth {
+    /// Opens `<data>/auth.json`; `initial` (MALLARD_ADMIN_PASSWORD) sets the
+    /// password when none exists yet.
+    pub fn open(
+        data_dir: &std::path::Path,
+        initial: Option<&str>,
+        session_ttl: Duration,
+        lockout_for: Duration,
+    ) -> io::Result<Auth> {
+        let path = data_dir.join("auth.json");
+        let file: AuthFile = match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => AuthFile::default(),
+            Err(e) => return Err(e),
+        };
+        let auth = Auth {
+            path,
+            password: Mutex::new(file.password),
+            sessions: Mutex::new(HashMap::new()),
+            lockout: Mutex::new(Lockout::default()),
+            session_ttl,
+            lockout_for,
+        };
+        if let Some(password) = initial
+            && !auth.has_password()
+        {
+            auth.setup(password).map_err(io::Error::other)?;
+        }
+        Ok(auth)
+    }
+
+    pub fn has_password(&self) -> bool {
+        self.password.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// First-run setup: only while no password exists.
+    pub fn setup(&self, password: &str) -> Result<(), String> {
+        if password.chars().count() < MIN_PASSWORD {
+            return Err(format!("the password needs at least {MIN_PASSWORD} characters"));
+        }
+        let mut current = self.password.lock().unwrap_or_else(|e| e.into_inner());
+        if current.is_some() {
+            return Err("a password is already set; log in instead".into());
+        }
+        let hash = PasswordHash::new(password).map_err(|e| format!("cannot hash the password: {e}"))?;
+        let text =
+            serde_json::to_string_pretty(&AuthFile { password: Some(hash.clone()) }).map_err(|e| e.to_string())?;
+        crate::files::write_atomic(&self.path, text.as_bytes(), 0o600)
+            .map_err(|e| format!("cannot save the password hash: {e}"))?;
+        *current = Some(hash);
+        Ok(())
+    }
+
+    /// Checks the password from `ip`; a new session token on success.
+    pub fn login(&self, ip: IpAddr, password: &str) -> Result<String, LoginError> {
+        let now = Instant::now();
+        if let Some(wait) = self.locked(ip, now) {
+            return Err(LoginError::Locked(wait));
+        }
+        let hash = self.password.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(LoginError::NoPassword)?;
+        if !hash.verify(password) {
+            self.failed(ip, now);
+            return Err(LoginError::Wrong);
+        }
+        self.lockout.lock().unwrap_or_else(|e| e.into_inner()).ips.remove(&ip);
+        let token = secret::token("").map_err(|_| LoginError::Wrong)?;
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, until| *until > now);
+        sessions.insert(secret::digest(&token), now + self.session_ttl);
+        Ok(token)
+    }
+
+    fn locked(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        let lockout = self.lockout.lock().unwrap_or_else(|e| e.into_inner());
+        let ip_until = lockout.ips.get(&ip).and_then(|(_, _, until)| *until);
+        [ip_until, lockout.everyone_until].into_iter().flatten().filter(|u| *u > now).max().map(|u| u - now)
+    }
+
+    fn failed(&self, ip: IpAddr, now: Instant) {
+        let period = self.lockout_for;
+        let mut lockout = self.lockout.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = lockout.ips.entry(ip).or_insert((0, now, None));
+        if now - entry.1 > period {
+            *entry = (0, now, None);
+        }
+        entry.0 += 1;
+        if entry.0 >= PER_IP_FAILURES {
+            *entry = (0, now, Some(now + period));
+        }
+        lockout.recent.retain(|t| now - *t <= period);
+        lockout.recent.push(now);
+        if lockout.recent.len() >= GLOBAL_FAILURES {
+            lockout.everyone_until = Some(now + period);
+            lockout.recent.clear();
+        }
+    }
+
+    /// Whether `token` is a live session.
+    pub fn session(&self, token: &str) -> bool {
+        let digest = secret::digest(token);
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        // The map lookup compares digests of random tokens: equal-prefix
+        // timing reveals nothing about a token itself.
+        sessions.get(&digest).is_some_and(|until| *until > Instant::now())
+    }
+
+    pub fn logout(&self, token: &str) {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&secret::digest(token));
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        self.session_ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(lockout: Duration) -> Auth {
+        let dir = std::env::temp_dir().join(format!("mallard-auth-{}-{:?}", std::process::id(), lockout));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Auth::open(&dir, None, Duration::from_secs(60), lockout).unwrap()
+    }
+
+    #[test]
+    fn setup_login_and_lockout() {
+        let a = auth(Duration::from_millis(300));
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(a.login(ip, "whatever-long"), Err(LoginError::NoPassword));
+        assert!(a.setup("short").is_err());
+        a.setup("a long enough secret").unwrap();
+        assert!(a.setup("another long secret").is_err(), "setup works once");
+        let token = a.login(ip, "a long enough secret").unwrap();
+        assert!(a.session(&token) && !a.session("nope"));
+        for _ in 0..PER_IP_FAILURES {
+            assert_eq!(a.login(ip, "wrong password!"), Err(LoginError::Wrong));
+        }
+        assert!(matches!(a.login(ip, "a long enough secret"), Err(LoginError::Locked(_))), "even the right one");
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(a.login(other, "a long enough secret").is_ok(), "other IPs are not locked");
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(a.login(ip, "a long enough secret").is_ok(), "the lock expires");
+        a.logout(&token);
+        assert!(!a.session(&token));
+    }
+}

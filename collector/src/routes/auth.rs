@@ -1,0 +1,119 @@
+//! `/api/auth/*`: first-run setup, login, logout and status.
+//! `POST /api/auth/setup {"password"}` works only while no password exists;
+//! `POST /api/auth/login {"password"}` answers with a session cookie
+//! (`HttpOnly; SameSite=Strict`, `Secure` with MALLARD_SECURE_COOKIES);
+//! repeated failures answer `429` with `Retry-After`.
+
+use serde_json::{Value, json};
+use tiny_http::Request;
+
+use crate::access::{self, Principal, SESSION_COOKIE};
+use crate::app::App;
+use crate::auth::LoginError;
+use crate::http::{self, Reply, header};
+
+fn password(body: &[u8]) -> Result<String, Reply> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => match v["password"].as_str() {
+            Some(p) => Ok(p.to_string()),
+            None => Err(http::error(400, "the body must be {\"password\": \"...\"}")),
+        },
+        Err(_) => Err(http::error(400, "the body must be JSON: {\"password\": \"...\"}")),
+    }
+}
+
+fn cookie(app: &App, value: &str, max_age: u64) -> tiny_http::Header {
+    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    header(
+        "Set-Cookie",
+        &format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"),
+    )
+}
+
+fn login_reply(app: &App, token: &str) -> Reply {
+    http::json(200, &json!({"authenticated": true})).with_header(cookie(app, token, app.auth.session_ttl().as_secs()))
+}
+
+/// The login must come from this dashboard when the browser says where
+/// from (login CSRF); scripts without an Origin are fine.
+fn same_origin(app: &App, request: &Request) -> Result<(), Reply> {
+    if http::header_value(request, "Origin").is_none() {
+        return Ok(());
+    }
+    access::check_origin(app, request, &Principal::Owner { by_cookie: true }).map_err(|(s, m)| http::error(s, &m))
+}
+
+pub fn setup(app: &App, request: &Request, body: &[u8]) -> Reply {
+    if let Err(r) = same_origin(app, request) {
+        return r;
+    }
+    let password = match password(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if app.auth.has_password() {
+        return http::error(409, "a password is already set; log in instead");
+    }
+    if let Err(e) = app.auth.setup(&password) {
+        return http::error(400, &e);
+    }
+    crate::log::info("dashboard password set", &[]);
+    let Some(ip) = access::peer_ip(app, request) else { return http::error(400, "no client address") };
+    match app.auth.login(ip, &password) {
+        Ok(token) => login_reply(app, &token),
+        Err(_) => http::json(200, &json!({"authenticated": false})),
+    }
+}
+
+pub fn login(app: &App, request: &Request, body: &[u8]) -> Reply {
+    if let Err(r) = same_origin(app, request) {
+        return r;
+    }
+    let password = match password(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(ip) = access::peer_ip(app, request) else { return http::error(400, "no client address") };
+    match app.auth.login(ip, &password) {
+        Ok(token) => login_reply(app, &token),
+        Err(LoginError::Wrong) => {
+            app.metrics.inc("mallard_login_failures_total", "", 1.0);
+            http::error(401, "wrong password")
+        }
+        Err(LoginError::NoPassword) => http::error(409, "no password is set yet; set one with POST /api/auth/setup"),
+        Err(LoginError::Locked(wait)) => {
+            let secs = wait.as_secs().max(1);
+            http::error(429, &format!("too many failed logins; try again in {secs} s"))
+                .with_header(header("Retry-After", &secs.to_string()))
+        }
+    }
+}
+
+pub fn logout(app: &App, request: &Request) -> Reply {
+    if let Some(token) = access::cookie(request, SESSION_COOKIE) {
+        if let Err(r) = same_origin(app, request) {
+            return r;
+        }
+        app.auth.logout(token);
+    }
+    http::json(200, &json!({"authenticated": false})).with_header(cookie(app, "", 0))
+}
+
+pub fn status(app: &App, request: &Request) -> Reply {
+    let who = access::identify(app, request).ok().flatten();
+    http::json(
+        200,
+        &json!({
+            "password_set": app.auth.has_password(),
+            "authenticated": who.is_some(),
+            "admin": who.as_ref().is_some_and(Principal::is_admin),
+            "via": who.as_ref().map(|p| match p {
+                Principal::Owner { by_cookie: true } => "session",
+                Principal::Owner { by_cookie: false } => "loopback",
+                Principal::Key { .. } => "api_key",
+                Principal::Share { .. } => "share",
+            }),
+            "site": match &who { Some(Principal::Share { site }) => Some(site.clone()), _ => None },
+        }),
+    )
+}

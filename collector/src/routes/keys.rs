@@ -1,0 +1,59 @@
+//! `/api/keys` (admin): `GET` lists keys (never the keys themselves),
+//! `POST {"name", "scope": "read"|"admin", "sites": [..]?}` creates one and
+//! shows it once, `DELETE ?id=` revokes one.
+
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::http::{self, Reply};
+use crate::keys::Scope;
+use crate::routes::stats::Params;
+
+pub fn get(app: &App) -> Reply {
+    http::json(200, &json!({"keys": app.keys.list()}))
+}
+
+pub fn post(app: &App, body: &[u8]) -> Reply {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return http::error(400, "the body must be JSON: {\"name\", \"scope\": \"read\"|\"admin\", \"sites\": [...]}");
+    };
+    let name = v["name"].as_str().unwrap_or("").trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return http::error(400, "a key needs a name of 1 to 100 characters");
+    }
+    let scope = match Scope::parse(v["scope"].as_str().unwrap_or("read")) {
+        Ok(s) => s,
+        Err(e) => return http::error(400, &e),
+    };
+    let sites = match &v["sites"] {
+        Value::Null => None,
+        Value::Array(items) => {
+            let sites: Option<Vec<String>> = items.iter().map(|s| s.as_str().map(str::to_lowercase)).collect();
+            match sites {
+                Some(s) if !s.is_empty() && s.iter().all(|x| mallard_core::lake::valid_site(x)) => Some(s),
+                _ => return http::error(400, "sites must be a non-empty list of site names like [\"example.com\"]"),
+            }
+        }
+        _ => return http::error(400, "sites must be a list of site names, or absent for every site"),
+    };
+    match app.keys.create(name, scope, sites) {
+        Ok((token, key)) => http::json(201, &json!({"key": token, "info": key})),
+        Err(e) => {
+            crate::log::error("could not save API keys", &[("error", &e)]);
+            http::error(500, "could not save the key; see the collector's log")
+        }
+    }
+}
+
+pub fn delete(app: &App, query: &str) -> Reply {
+    let p = Params::parse(query);
+    let Some(id) = p.get("id") else { return http::error(400, "id is required: DELETE /api/keys?id=<id>") };
+    match app.keys.revoke(id) {
+        Ok(true) => http::json(200, &json!({"revoked": id})),
+        Ok(false) => http::error(404, &format!("no API key with id {id:?}")),
+        Err(e) => {
+            crate::log::error("could not save API keys", &[("error", &e)]);
+            http::error(500, "could not revoke the key; see the collector's log")
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Security and data lifecycle against the real collector: login, lockout,
+//! cookies, API key scopes, shared links, CORS and CSRF, security headers,
+//! GDPR erase, retention and private settings files.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn post_json(c: &Collector, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+    let mut h = vec![("Content-Type", "application/json")];
+    h.extend_from_slice(headers);
+    request("POST", &c.url(path), &h, body.to_string().as_bytes())
+}
+
+/// The session cookie pair from a login reply (and records it as a secret).
+fn session(reply: &Reply) -> String {
+    let set = reply.header("set-cookie").expect("a session cookie");
+    let pair = set.split(';').next().unwrap().to_string();
+    secret(pair.split_once('=').unwrap().1);
+    pair
+}
+
+fn login(c: &Collector) -> String {
+    let r = post_json(c, "/api/auth/login", &[], &json!({"password": PASSWORD}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    session(&r)
+}
+
+fn origin(c: &Collector) -> String {
+    c.base.clone()
+}
+
+fn stats(c: &Collector, headers: &[(&str, &str)], site: &str) -> Reply {
+    request("GET", &c.url(&format!("/api/stats/main?site_id={site}&period=30d")), headers, b"")
+}
+
+#[test]
+fn setup_login_lockout_and_cookie_flags() {
+    secret(PASSWORD);
+    let c = Collector::start(&[("MALLARD_LOGIN_LOCKOUT", "2s")]);
+    // No password yet: this machine is the owner; the page offers setup.
+    assert_eq!(stats(&c, &[], "example.com").status, 200);
+    let status = request("GET", &c.url("/api/auth/status"), &[], b"").json();
+    assert_eq!(status["password_set"], false);
+    assert_eq!(status["via"], "loopback");
+
+    let short = post_json(&c, "/api/auth/setup", &[], &json!({"password": "short"}));
+    assert_eq!(short.status, 400);
+    assert!(short.json()["error"].as_str().unwrap().contains("at least"));
+    let setup = post_json(&c, "/api/auth/setup", &[], &json!({"password": PASSWORD}));
+    assert_eq!(setup.status, 200, "{}", setup.text());
+    let cookie = setup.header("set-cookie").unwrap().to_string();
+    session(&setup);
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "not Secure unless configured");
+    assert_eq!(post_json(&c, "/api/auth/setup", &[], &json!({"password": "another long password"})).status, 409);
+
+    // From now on stats need a login.
+    let anonymous = stats(&c, &[], "example.com");
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.json()["error"].as_str().unwrap().contains("log in"));
+    let pair = login(&c);
+    assert_eq!(stats(&c, &[("Cookie", &pair)], "example.com").status, 200);
+    assert_eq!(stats(&c, &[("Cookie", "mallard_session=forged")], "example.com").status, 401);
+
+    // Wrong passwords: 401 four times, the fifth locks this IP (even the right one).
+    for _ in 0..5 {
+        let r = post_json(&c, "/api/auth/login", &[], &json!({"password": "wrong password"}));
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["error"], "wrong password");
+    }
+    let locked = post_json(&c, "/api/auth/login", &[], &json!({"password": PASSWORD}));
+    assert_eq!(locked.status, 429);
+    let retry: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let again = login(&c);
+
+    // Logout ends the session.
+    let out = request("POST", &c.url("/api/auth/logout"), &[("Cookie", &again), ("Origin", &origin(&c))], b"");
+    assert_eq!(out.status, 200);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(stats(&c, &[("Cookie", &again)], "example.com").status, 401);
+
+    // MALLARD_ADMIN_PASSWORD sets it at start-up; Secure cookies on request.
+    let s = Collector::start(&[("MALLARD_ADMIN_PASSWORD", PASSWORD), ("MALLARD_SECURE_COOKIES", "true")]);
+    let r = post_json(&s, "/api/auth/login", &[], &json!({"password": PASSWORD}));
+    assert_eq!(r.status, 200);
+    session(&r);
+    assert!(r.header("set-cookie").unwrap().contains("; Secure"));
+}
+
+#[test]
+fn api_keys_have_scopes_sites_and_can_be_revoked() {
+    let c = Collector::start(&[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let create = |scope: &str, sites: Value| {
+        let r = post_json(
+            &c,
+            "/api/keys",
+            &owner,
+            &json!({"name": format!("{scope} key"), "scope": scope, "sites": sites}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let key = r.json()["key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("mm_") && key.len() == 67);
+        secret(&key);
+        (key, r.json()["info"]["id"].as_str().unwrap().to_string())
+    };
+    let (read, read_id) = create("read", Value::Null);
+    let (admin, _) = create("admin", Value::Null);
+    let (limited, _) = create("read", json!(["example.com"]));
+    // The list never shows a key.
+    let list = request("GET", &c.url("/api/keys"), &owner, b"").text();
+    assert!(!list.contains(&read) && !list.contains(&admin) && list.contains(&read_id));
+
+    let bearer = |k: &str| format!("Bearer {k}");
+    assert_eq!(stats(&c, &[("Authorization", &bearer(&read))], "example.com").status, 200);
+    // A read key cannot create keys, share, or erase.
+    let r = post_json(&c, "/api/keys", &[("Authorization", &bearer(&read))], &json!({"name": "x", "scope": "admin"}));
+    assert_eq!(r.status, 403);
+    let erase = |k: &str| {
+        request(
+            "DELETE",
+            &c.url("/api/admin/erase?site_id=example.com&from=2020-01-01&to=2020-01-02"),
+            &[("Authorization", &bearer(k))],
+            b"",
+        )
+    };
+    assert_eq!(erase(&read).status, 403);
+    assert_eq!(erase(&admin).status, 200);
+    let r = post_json(
+        &c,
+        "/api/keys",
+        &[("Authorization", &bearer(&admin))],
+        &json!({"name": "made by admin key", "scope": "read"}),
+    );
+    assert_eq!(r.status, 201, "an admin key needs no Origin: it is not an ambient credential");
+    secret(r.json()["key"].as_str().unwrap());
+    // Site limits.
+    assert_eq!(stats(&c, &[("Authorization", &bearer(&limited))], "example.com").status, 200);
+    assert_eq!(stats(&c, &[("Authorization", &bearer(&limited))], "other.org").status, 403);
+    let sites = request("GET", &c.url("/api/sites"), &[("Authorization", &bearer(&limited))], b"").json();
+    assert!(sites["sites"].as_array().unwrap().iter().all(|s| s == "example.com"));
+    // Bad input is a clear 400.
+    assert_eq!(post_json(&c, "/api/keys", &owner, &json!({"name": "x", "scope": "root"})).status, 400);
+    // Revoked keys are refused.
+    let del = request("DELETE", &c.url(&format!("/api/keys?id={read_id}")), &owner, b"");
+    assert_eq!(del.status, 200);
+    let revoked = stats(&c, &[("Authorization", &bearer(&read))], "example.com");
+    assert_eq!(revoked.status, 401);
+    assert!(revoked.json()["error"].as_str().unwrap().contains("revoked"));
+    assert_eq!(stats(&c, &[("Authorization", "Bearer mm_made_up")], "example.com").status, 401);
+}
+
+#[test]
+fn shared_links_open_one_site_read_only() {
+    let c = Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let r = post_json(&c, "/api/shares", &owner, &json!({"site_id": "example.com", "name": "public"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.json()["url"].as_str().unwrap().to_string();
+    let token = url.trim_start_matches("/share/").to_string();
+    secret(&token);
+    let id = r.json()["share"]["id"].as_str().unwrap().to_string();
+
+    let page = request("GET", &c.url(&url), &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("/assets/src/app.js"));
+    let share = [("X-Mallard-Share", token.as_str())];
+    assert_eq!(stats(&c, &share, "example.com").status, 200);
+    assert_eq!(stats(&c, &share, "other.org").status, 403);
+    let sites = request("GET", &c.url("/api/sites"), &share, b"").json();
+    assert_eq!(sites["sites"], json!(["example.com"]));
+    assert_eq!(request("GET", &c.url("/api/keys"), &share, b"").status, 403);
+    assert_eq!(request("GET", &c.url("/api/auth/status"), &share, b"").json()["site"], "example.com");
+
+    assert_eq!(request("DELETE", &c.url(&format!("/api/shares?id={id}")), &owner, b"").status, 200);
+    assert_eq!(stats(&c, &share, "example.com").status, 401);
+    assert_eq!(request("GET", &c.url(&url), &[], b"").status, 404);
+}
+
+#[test]
+fn cors_per_route_class_and_csrf() {
+    let dash = "https://dash.example";
+    let c = Collector::start(&[("MALLARD_ADMIN_PASSWORD", PASSWORD), ("MALLARD_DASHBOARD_ORIGIN", dash)]);
+    let preflight = |path: &str, from: &str| {
+        request(
+            "OPTIONS",
+            &c.url(path),
+            &[
+                ("Origin", from),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            b"",
+        )
+    };
+    // Ingestion answers any origin.
+    let r = preflight("/api/event", "https://any-site.example");
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    // Stats and admin: only the dashboard origin, with credentials.
+    for path in ["/api/stats/main", "/api/v2/query", "/api/keys", "/api/admin/erase"] {
+        let evil = preflight(path, "https://evil.example");
+        assert_eq!(evil.status, 403, "{path}");
+        assert_eq!(evil.header("access-control-allow-origin"), None);
+        let ok = preflight(path, dash);
+        assert_eq!(ok.status, 204, "{path}");
+        assert_eq!(ok.header("access-control-allow-origin"), Some(dash));
+        assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
+    }
+    // A state-changing request with the cookie needs a matching Origin.
+    let pair = login(&c);
+    let body = json!({"name": "k", "scope": "read"});
+    let evil = post_json(&c, "/api/keys", &[("Cookie", &pair), ("Origin", "https://evil.example")], &body);
+    assert_eq!(evil.status, 403);
+    assert!(evil.json()["error"].as_str().unwrap().contains("Origin"));
+    assert_eq!(post_json(&c, "/api/keys", &[("Cookie", &pair)], &body).status, 403, "no Origin, no change");
+    let same = post_json(&c, "/api/keys", &[("Cookie", &pair), ("Origin", &origin(&c))], &body);
+    assert_eq!(same.status, 201);
+    secret(same.json()["key"].as_str().unwrap());
+    let from_dash = post_json(&c, "/api/keys", &[("Cookie", &pair), ("Origin", dash)], &body);
+    assert_eq!(from_dash.status, 201);
+    assert_eq!(from_dash.header("access-control-allow-origin"), Some(dash));
+    secret(from_dash.json()["key"].as_str().unwrap());
+    let login_csrf =
+        post_json(&c, "/api/auth/login", &[("Origin", "https://evil.example")], &json!({"password": PASSWORD}));
+    assert_eq!(login_csrf.status, 403);
+}
+
+#[test]
+fn security_headers_on_every_response() {
+    let c = Collector::start(&[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
+    let event = post_event(&c, r#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#);
+    let replies = [
+        ("page", request("GET", &c.url("/"), &[], b"")),
+        ("asset", request("GET", &c.url("/assets/app.css"), &[], b"")),
+        ("stats (401)", stats(&c, &[], "example.com")),
+        ("status", request("GET", &c.url("/api/auth/status"), &[], b"")),
+        ("event", event),
+        ("health", request("GET", &c.url("/health"), &[], b"")),
+        ("404", request("GET", &c.url("/nope"), &[], b"")),
+    ];
+    for (what, r) in &replies {
+        let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("CSP on {what}"));
+        assert!(
+            csp.contains("script-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && !csp.contains("unsafe-inline")
+        );
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
+        assert!(r.header("permissions-policy").is_some_and(|p| p.contains("camera=()")), "{what}");
+    }
+    for (what, r) in &replies[2..4] {
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
+    }
+    // Bound to a public address without a password: a warning at start-up.
+    let open = Collector::start(&[("MALLARD_LISTEN", "0.0.0.0:0")]);
+    assert!(open.log_lines().iter().any(|l| l.contains("without a dashboard password")));
+}
+
+/// Events from two visitors (two IPs); returns their visitor ids.
+fn two_visitors(c: &Collector) -> (String, String) {
+    for (ip, pages) in [("198.51.100.7", 5), ("198.51.100.8", 3)] {
+        secret(ip);
+        for i in 0..pages {
+            let body = format!(r#"{{"n":"pageview","u":"https://example.com/p{i}","d":"example.com"}}"#);
+            let r = request(
+                "POST",
+                &c.url("/api/event"),
+                &[("User-Agent", CHROME), ("X-Forwarded-For", ip), ("Content-Type", "text/plain")],
+                body.as_bytes(),
+            );
+            assert_eq!(r.status, 202);
+        }
+    }
+    post_event(c, r#"{"n":"pageview","u":"https://other.org/","d":"other.org"}"#);
+    c.wait_flushed();
+    let ids =
+        query(&c.lake(), "SELECT visitor_id FROM {lake} WHERE site = 'example.com' GROUP BY 1 ORDER BY count(*) DESC");
+    (ids[0][0].clone(), ids[1][0].clone())
+}
+
+#[test]
+fn erasing_a_visitor_removes_every_row_of_theirs_and_nothing_else() {
+    let c = Collector::start(&[("MALLARD_TRUST_PROXY", "true")]);
+    let (gone, kept) = two_visitors(&c);
+    let count = |filter: &str| scalar(&c.lake(), &format!("SELECT count(*) FROM {{lake}} WHERE {filter}"));
+    assert_eq!(count(&format!("visitor_id = {gone}")), "5");
+    let others_before = count(&format!("visitor_id <> {gone}"));
+    assert_eq!(others_before, "4");
+
+    let r = request("DELETE", &c.url(&format!("/api/admin/erase?site_id=example.com&visitor_id={gone}")), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["rows_removed"], 5);
+    // No file in the lake holds a row of theirs; every other row is intact.
+    for entry in walk(&c.lake()) {
+        if entry.extension().is_some_and(|e| e == "parquet" || e == "visits" || e == "pages") {
+            let n = scalar(
+                &c.lake(),
+                &format!("SELECT count(*) FROM read_parquet('{}') WHERE visitor_id = {gone}", entry.display()),
+            );
+            assert_eq!(n, "0", "{}", entry.display());
+        }
+    }
+    assert_eq!(count(&format!("visitor_id <> {gone}")), others_before);
+    assert_eq!(count(&format!("visitor_id = {kept}")), "3");
+    // The stats follow at once (the cache is dropped).
+    let main = stats(&c, &[], "example.com").json();
+    assert_eq!(main["results"]["visitors"], 1);
+    // The audit log says what happened, not who the visitor was.
+    let audit = c.data_dir.join("audit.log");
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(text.contains("\"action\":\"erase\"") && text.contains("\"rows_removed\":5") && !text.contains(&gone));
+    assert_eq!(std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // Erase by date range: the site's days go, other sites stay.
+    let today = scalar(&c.lake(), "SELECT CAST(current_date AS VARCHAR)");
+    let r =
+        request("DELETE", &c.url(&format!("/api/admin/erase?site_id=example.com&from={today}&to={today}")), &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(count("site = 'example.com'"), "0");
+    assert_eq!(count("site = 'other.org'"), "1");
+    // Bad input names the problem.
+    let bad = request("DELETE", &c.url("/api/admin/erase?site_id=example.com&from=2026-13-01&to=2026-12-01"), &[], b"");
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["error"].as_str().unwrap().contains("from"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+fn days_since_epoch() -> i64 {
+    (SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() / 86_400) as i64
+}
+
+#[test]
+fn retention_drops_old_partitions_and_keeps_newer_ones() {
+    let data = fixture_data();
+    // The fixture's days are 2026-11-01..04: keep 11-04 and later.
+    let nov4 = 20_761; // days from 1970-01-01 to 2026-11-04
+    let days = days_since_epoch() - nov4 + 1;
+    let lake = data.join("lake");
+    let kept = lake.join("site=example.com/date=2026-11-04");
+    let before: Vec<_> = walk(&kept).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect();
+    let mut old = Vec::new();
+    for site in std::fs::read_dir(&lake).unwrap() {
+        for day in std::fs::read_dir(site.unwrap().path()).unwrap() {
+            let day = day.unwrap().path();
+            if day.file_name().unwrap().to_string_lossy().as_ref() < "date=2026-11-04" {
+                old.push(day);
+            }
+        }
+    }
+    assert!(old.len() >= 3, "the fixture has old days");
+    let c = Collector::start_in(&data, &[("MALLARD_RETENTION_DAYS", &days.to_string())]);
+    let mut gone = false;
+    for _ in 0..100 {
+        gone = !lake.join("site=example.com/date=2026-11-03").exists();
+        if gone {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gone, "old partitions are dropped at start-up");
+    for day in &old {
+        assert!(!day.exists(), "{}", day.display());
+    }
+    assert!(kept.exists());
+    for (path, bytes) in before {
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{} untouched", path.display());
+    }
+    let metrics = request("GET", &c.url("/metrics"), &[], b"").text();
+    let counted = format!("mallard_retention_partitions_deleted_total {}", old.len());
+    assert!(metrics.contains(&counted), "{metrics}");
+    assert!(std::fs::read_to_string(data.join("audit.log")).unwrap().contains("\"action\":\"retention\""));
+}
+
+#[test]
+fn settings_files_are_private() {
+    let c = Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let k = post_json(&c, "/api/keys", &owner, &json!({"name": "k"}));
+    secret(k.json()["key"].as_str().unwrap());
+    let s = post_json(&c, "/api/shares", &owner, &json!({"site_id": "example.com"}));
+    secret(s.json()["url"].as_str().unwrap().trim_start_matches("/share/"));
+    let f = request(
+        "PUT",
+        &c.url("/api/funnels?site_id=example.com"),
+        &[("Cookie", &pair), ("Origin", &c.base), ("Content-Type", "application/json")],
+        json!({"name": "f", "steps": ["page:/", "page:/pricing"]}).to_string().as_bytes(),
+    );
+    assert_eq!(f.status, 201, "{}", f.text());
+    for file in ["auth.json", "keys.json", "shares.json", "funnels.json", "salts.json"] {
+        let mode = std::fs::metadata(c.data_dir.join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+    let auth = std::fs::read_to_string(c.data_dir.join("auth.json")).unwrap();
+    assert!(!auth.contains(PASSWORD) && auth.contains("memory_kib"));
+}
