@@ -115,8 +115,11 @@ pub fn start(
     stats.healthy.store(true, Ordering::Relaxed);
     std::thread::Builder::new().name("flusher".into()).spawn(move || {
         let mut last_compaction = Instant::now() - Duration::from_secs(3600);
+        // A pass that merged may have made a higher tier full: look again soon.
+        let mut merged = false;
         loop {
-            match sealed.recv_timeout(Duration::from_secs(5)) {
+            let wait = if merged { Duration::from_millis(10) } else { Duration::from_secs(5) };
+            match sealed.recv_timeout(wait) {
                 Ok(segment) => {
                     let _lake = opts.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
                     write_with_retry(&opts, segment, &metrics, &stats, &stopping)
@@ -126,11 +129,13 @@ pub fn start(
             }
             // Compact after flushes, and at least every minute (a day ending
             // closes partitions without any flush).
+            merged = false;
             if last_compaction.elapsed() >= Duration::from_secs(60) || stats.pending.load(Ordering::Relaxed) == 0 {
                 let open_since = Date::of_micros(now_micros() - 2 * opts.flush_interval.as_micros() as i64);
                 let _lake = opts.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
-                if let Err(e) = compactor::run(&db, &opts.lake_dir, open_since, opts.compact_files, &metrics) {
-                    log::error("compaction failed; will retry", &[("error", &e)]);
+                match compactor::run(&db, &opts.lake_dir, open_since, opts.compact_files, &metrics) {
+                    Ok(n) => merged = n > 0,
+                    Err(e) => log::error("compaction failed; will retry", &[("error", &e)]),
                 }
                 last_compaction = Instant::now();
             }

@@ -9,6 +9,7 @@ pub mod dimension;
 pub mod event;
 pub mod filter;
 pub mod funnel;
+pub mod fuzzing;
 pub mod lake;
 pub mod next_node;
 pub mod page_url;
