@@ -27,7 +27,7 @@ SQLTEST             := $(CARGO_TARGET_DIR)/debug/mallard-sqltest
 DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
 INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
 
-PHONY_DASHBOARD := dashboard-vendor dashboard-vendor-check dashboard-size
+PHONY_DASHBOARD := dashboard-vendor dashboard-vendor-check dashboard-size fuzz reliability
 .PHONY: $(PHONY_DASHBOARD) help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
         sql-test load-test browser-test bench doc venvs fixtures clean
 
@@ -206,6 +206,27 @@ $(VENV_BENCH)/.ok:
 	python3 -m venv $(VENV_BENCH)
 	$(VENV_BENCH)/bin/pip install --quiet duckdb==$(DUCKDB_VERSION) chdb==4.4.0
 	touch $@
+
+# --- reliability ------------------------------------------------------------
+# `make fuzz`: every cargo-fuzz target for FUZZ_SECONDS each (nightly Rust,
+# cargo-fuzz from crates.io). Crash inputs land in fuzz/artifacts/; copy each
+# to fuzz/regressions/<target>/ (the regression test runs them on stable).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := payload url user_agent filter pattern step
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/fuzz cargo +nightly fuzz run $$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | grep -E "stat::number_of_executed_units|ERROR|panicked" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
+
+# `make reliability`: the quick versions (minutes). RELIABILITY_KILLS=200 and
+# FUZZ_SECONDS=600 are the long ones.
+RELIABILITY_KILLS ?= 30
+reliability: collector venvs
+	$(VENV_REF)/bin/python test/reliability/crash.py $(CARGO_TARGET_DIR)/release/mallard-collector $(RELIABILITY_KILLS)
+	$(VENV_REF)/bin/python test/reliability/diskfull.py $(CARGO_TARGET_DIR)/release/mallard-collector
+	$(MAKE) fuzz FUZZ_SECONDS=$(or $(RELIABILITY_FUZZ_SECONDS),20)
 
 doc: libduckdb $(EXTENSION)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
