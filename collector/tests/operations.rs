@@ -184,3 +184,32 @@ fn offline_compaction_leaves_one_file_per_partition() {
     assert_eq!(files(&lake_dir), 1);
     assert_eq!(scalar(&lake_dir, "SELECT count(*) FROM {lake}"), "8");
 }
+
+#[test]
+fn oversized_headers_are_refused_and_the_server_stays_up() {
+    use std::io::{Read, Write};
+    let c = Collector::start(&[]);
+    let addr = c.base.trim_start_matches("http://").to_string();
+    let raw = |request: Vec<u8>| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(&request);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 64 * 1024));
+    big.extend(b"\r\n\r\n");
+    assert!(raw(big).starts_with("HTTP/1.1 431"), "a 64 KiB header line");
+    let mut many = b"GET /health HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..200 {
+        many.extend(format!("X-H{i}: 1\r\n").as_bytes());
+    }
+    many.extend(b"\r\n");
+    assert!(raw(many).starts_with("HTTP/1.1 431"), "200 headers");
+    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(20_000));
+    assert!(raw(long_url.into_bytes()).starts_with("HTTP/1.1 431"), "a 20 KB request line");
+    let (status, _) = get(&c.url("/health"));
+    assert_eq!(status, 200);
+}

@@ -95,13 +95,33 @@ def send(conn, site, ident):
         return 0
 
 
+def visible_files(partition):
+    """The lake format's reading rule (README, "The lake, format v1"): files
+    are named <from>-<to>.parquet by the WAL segments they hold; a file whose
+    range lies inside another file's range is hidden (the merge that
+    replaced it landed before its inputs were deleted)."""
+    ranges = []
+    for name in sorted(os.listdir(partition)):
+        stem, dot, ext = name.partition(".")
+        if ext != "parquet" or name.startswith("."):
+            continue
+        a, b = stem.split("-")
+        ranges.append((int(a, 16), int(b, 16), os.path.join(partition, name)))
+    return [p for i, (f, t, p) in enumerate(ranges)
+            if not any(j != i and g <= f and t <= h and ((g, h) != (f, t) or j < i)
+                       for j, (g, h, _) in enumerate(ranges))]
+
+
 def lake_ids(data_dir, site):
-    """id → number of rows holding it, read from the lake with plain DuckDB."""
-    lake = os.path.join(data_dir, "lake")
-    if not os.path.isdir(lake):
+    """id → number of rows holding it, as a reader of the lake sees it,
+    counted with plain DuckDB."""
+    root = os.path.join(data_dir, "lake", f"site={site}")
+    if not os.path.isdir(root):
+        return {}
+    files = [f for day in sorted(os.listdir(root)) for f in visible_files(os.path.join(root, day))]
+    if not files:
         return {}
     con = duckdb.connect()
     rows = con.execute(
-        f"SELECT props['id'], count(*) FROM read_parquet('{lake}/site={site}/*/*.parquet', hive_partitioning = false) "
-        "GROUP BY 1").fetchall()
+        "SELECT props['id'], count(*) FROM read_parquet(?, hive_partitioning = false) GROUP BY 1", [files]).fetchall()
     return {k: n for k, n in rows}

@@ -1,8 +1,10 @@
-"""Disk full and read-only disk: the data directory on a small tmpfs. While
-the disk is full (or read-only) ingestion must answer 503 — never 202 for an
+"""Disk full: the data directory on a small tmpfs. While the disk is full
+ingestion must answer 503 — never 202 for an
 event it could not make durable — and recover by itself once space returns;
 every acknowledged event ends up in the lake exactly once. Needs root (it
-mounts a tmpfs).
+mounts a tmpfs). (A read-only remount cannot be tested this way: the kernel
+refuses it, EBUSY, while the WAL is open for writing; a write that fails
+for that reason takes the same path as a full disk.)
 
 usage: diskfull.py <collector binary>
 """
@@ -80,17 +82,6 @@ def main():
         burst(c, acked, s, "after-full-more", 200)
         report["after space returned"] = dict(s)
 
-        # Read-only disk.
-        c.wait_flushed()
-        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
-        s = {}
-        burst(c, acked, s, "ro", 300)
-        report["read-only"] = dict(s)
-        subprocess.run(["mount", "-o", "remount,rw", mnt], check=True)
-        if s.get(202, 0) > 0 and s.get(503, 0) == 0:
-            sys.exit(f"a read-only disk still gave 202s: {s}")
-        s = {}
-        report["recovered after remount (s)"] = round(until_accepting(c, acked, s, "after-ro"), 2)
         c.wait_flushed(timeout=120)
         c.stop()
         ids = lake_ids(data, SITE)

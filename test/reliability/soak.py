@@ -39,7 +39,8 @@ def main():
     data = os.path.join(tempfile.mkdtemp(prefix="mallard-soak-"), "data")
     c = Collector(collector, data, {"MALLARD_TRUST_PROXY": "true"}).start()
     unloaded = loadgen(gen, c.port, 5, rate=200)
-    capacity = loadgen(gen, c.port, 5)["throughput_per_s"]
+    closed = loadgen(gen, c.port, 5)
+    capacity = closed["throughput_per_s"]
     peak = [c.rss_kib()]
     stop = threading.Event()
     queries = {"ok": 0, "failed": 0}
@@ -97,16 +98,20 @@ def main():
     stored = duckdb.connect().execute(
         f"SELECT count(*) FROM read_parquet('{lake}/site={SITE}/*/*.parquet', hive_partitioning = false) "
         "WHERE name <> 'engagement'").fetchone()[0]
-    accepted = unloaded["accepted_202"] + loaded["accepted_202"] + loadgen_capacity_accepted(capacity, seconds)
-    print(json.dumps({"capacity_per_s": round(capacity), "offered_per_s": int(capacity * factor),
+    accepted = unloaded["accepted_202"] + closed["accepted_202"] + loaded["accepted_202"]
+    result = {"capacity_per_s": round(capacity), "offered_per_s": int(capacity * factor),
                       "unloaded_p99_ms": unloaded["latency_ms"]["p99"], "loaded": loaded,
                       "dashboard_queries": queries, "health_during_loris_ms": round(health_ms, 1),
                       "health_status": health, "oversized_header": big, "peak_rss_mib": round(rss_mib),
-                      "stored": stored}, indent=1))
-
-
-def loadgen_capacity_accepted(capacity, seconds):
-    return 0
+                      "accepted_202_total": accepted, "stored": stored}
+    print(json.dumps(result, indent=1))
+    problems = []
+    if stored < accepted:
+        problems.append(f"{accepted - stored} acknowledged events are not in the lake")
+    if health != 200:
+        problems.append("the health check failed during the slow-loris connections")
+    if problems:
+        sys.exit("; ".join(problems))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,16 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    /// Mallard patch: a line longer than MAX_LINE or more than MAX_HEADERS.
+    TooLarge,
+}
+
+fn too_large(e: IoError) -> ReadError {
+    if e.kind() == ErrorKind::InvalidData {
+        ReadError::TooLarge
+    } else {
+        ReadError::ReadIoError(e)
+    }
 }
 
 impl ClientConnection {
@@ -98,6 +108,9 @@ impl ClientConnection {
             prev_byte_was_cr = byte == b'\r';
 
             buf.push(byte);
+            if buf.len() > crate::MAX_LINE {
+                return Err(IoError::new(ErrorKind::InvalidData, "header line too long"));
+            }
         }
     }
 
@@ -107,7 +120,7 @@ impl ClientConnection {
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line().map_err(too_large)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,11 +131,14 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line().map_err(too_large)?;
 
                     if line.is_empty() {
                         break;
                     };
+                    if headers.len() >= crate::MAX_HEADERS {
+                        return Err(ReadError::TooLarge);
+                    }
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,
@@ -203,7 +219,18 @@ impl Iterator for ClientConnection {
                                  // se we have to close
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
+                Err(ReadError::TooLarge) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(431));
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None; // the rest of the header is unread: close
+                }
+
+                Err(ReadError::ReadIoError(ref err))
+                    if matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
                     // request timeout
                     let writer = self.sink.next().unwrap();
                     let response = Response::new_empty(StatusCode(408));

@@ -24,9 +24,14 @@ impl Listener {
 
     pub(crate) fn accept(&self) -> std::io::Result<(Connection, Option<SocketAddr>)> {
         match self {
-            Self::Tcp(l) => l
-                .accept()
-                .map(|(conn, addr)| (Connection::from(conn), Some(addr))),
+            Self::Tcp(l) => l.accept().map(|(conn, addr)| {
+                // Mallard patch: a client silent for this long (an idle
+                // keep-alive connection, a slow-loris header, a stalled
+                // body or reader) is cut off, so it cannot hold a thread.
+                let _ = conn.set_read_timeout(Some(crate::IO_TIMEOUT));
+                let _ = conn.set_write_timeout(Some(crate::IO_TIMEOUT));
+                (Connection::from(conn), Some(addr))
+            }),
             #[cfg(unix)]
             Self::Unix(l) => l.accept().map(|(conn, _)| (Connection::from(conn), None)),
         }

@@ -445,3 +445,10 @@ impl Drop for Server {
         }
     }
 }
+
+
+/// Mallard patch: the read and write timeout of every accepted connection.
+pub(crate) const IO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// Mallard patch: the longest request or header line, and the most headers.
+pub(crate) const MAX_LINE: usize = 8 * 1024;
+pub(crate) const MAX_HEADERS: usize = 100;
