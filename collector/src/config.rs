@@ -43,6 +43,7 @@ pub const SETTINGS: &[Setting] = &[
         "under concurrent load, how long a WAL group commit waits to gather more events (0 = never)",
     ),
     s("workers", "0", "HTTP worker threads; 0 = 4 per CPU core"),
+    s("shed_after", "250ms", "an event that waited this long for a worker gets 503 (load shedding); 0 = never"),
     s("query_threads", "0", "threads for stats queries; 0 = one per CPU core"),
     s("query_memory", "2GB", "memory stats queries may use (DuckDB memory_limit, e.g. 512MB, 4GB)"),
     s("metrics_token", "", "if set, GET /metrics requires `Authorization: Bearer <token>`"),
@@ -73,6 +74,7 @@ pub struct Config {
     pub queue: usize,
     pub commit_window: Duration,
     pub workers: usize,
+    pub shed_after: Duration,
     pub query_threads: usize,
     /// Bytes.
     pub query_memory: u64,
@@ -250,7 +252,14 @@ impl Config {
                 crate::auth::MIN_PASSWORD
             )));
         }
+        let shed_after = {
+            let (value, origin) = get("shed_after");
+            parse_duration(value).ok_or_else(|| {
+                ConfigError(format!("invalid {origin}={value:?}: expected a duration like 250ms, or 0"))
+            })?
+        };
         Ok(Config {
+            shed_after,
             admin_password,
             secure_cookies: boolean("secure_cookies")?,
             dashboard_origin,

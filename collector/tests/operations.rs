@@ -213,3 +213,30 @@ fn oversized_headers_are_refused_and_the_server_stays_up() {
     let (status, _) = get(&c.url("/health"));
     assert_eq!(status, 200);
 }
+
+#[test]
+fn overload_is_shed_with_503_and_nothing_acknowledged_is_lost() {
+    // One worker, and a request that waited over 1 ms for it is shed.
+    let c = Collector::start(&[("MALLARD_WORKERS", "1"), ("MALLARD_SHED_AFTER", "1ms")]);
+    let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let c = &c;
+                s.spawn(move || {
+                    let body = format!(r#"{{"n":"pageview","u":"https://example.com/shed/{i}","d":"example.com"}}"#);
+                    let r = post_event(c, &body);
+                    (r.status, r.header("retry-after").map(str::to_string))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let shed = statuses.iter().filter(|(s, _)| *s == 503).count();
+    let accepted = statuses.iter().filter(|(s, _)| *s == 202).count();
+    assert_eq!(shed + accepted, 64, "{statuses:?}");
+    assert!(shed > 0, "64 concurrent requests on one worker: some waited over 1 ms");
+    assert!(statuses.iter().all(|(s, r)| *s != 503 || r.as_deref() == Some("1")));
+    c.wait_flushed();
+    let stored = scalar(&c.lake(), "SELECT count(*) FROM {lake} WHERE pathname LIKE '/shed/%'");
+    assert_eq!(stored, accepted.to_string(), "every 202 is stored, no 503 is");
+}

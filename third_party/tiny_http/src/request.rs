@@ -74,6 +74,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // Mallard patch: when the request's header was read.
+    received_at: std::time::Instant,
 }
 
 struct NotifyOnDrop<R> {
@@ -238,6 +241,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        received_at: std::time::Instant::now(),
     })
 }
 
@@ -288,6 +292,13 @@ impl Request {
     /// Note that this is gathered from the socket. If you receive the request from a proxy,
     /// this function will return the address of the proxy and not the address of the actual
     /// user.
+    /// Mallard patch: when the request's header was read, so a server can
+    /// see how long it waited for a worker (and shed load).
+    #[inline]
+    pub fn received_at(&self) -> std::time::Instant {
+        self.received_at
+    }
+
     #[inline]
     pub fn remote_addr(&self) -> Option<&SocketAddr> {
         self.remote_addr.as_ref()
