@@ -224,8 +224,11 @@ fuzz:
 # FUZZ_SECONDS=600 are the long ones.
 RELIABILITY_KILLS ?= 30
 reliability: collector venvs
-	$(VENV_REF)/bin/python test/reliability/crash.py $(CARGO_TARGET_DIR)/release/mallard-collector $(RELIABILITY_KILLS)
-	$(VENV_REF)/bin/python test/reliability/diskfull.py $(CARGO_TARGET_DIR)/release/mallard-collector
+	cd test/reliability && $(VENV_REF)/bin/python crash.py $(CARGO_TARGET_DIR)/release/mallard-collector $(RELIABILITY_KILLS)
+	cd test/reliability && $(VENV_REF)/bin/python diskfull.py $(CARGO_TARGET_DIR)/release/mallard-collector
+	cargo build --release -p mallard-loadgen
+	cd test/reliability && $(VENV_REF)/bin/python soak.py $(CARGO_TARGET_DIR)/release/mallard-collector \
+	  $(CARGO_TARGET_DIR)/release/mallard-loadgen $(or $(SOAK_SECONDS),30)
 	$(MAKE) fuzz FUZZ_SECONDS=$(or $(RELIABILITY_FUZZ_SECONDS),20)
 
 doc: libduckdb $(EXTENSION)
