@@ -219,8 +219,8 @@ impl Auth {
 mod tests {
     use super::*;
 
-    fn auth(lockout: Duration) -> Auth {
-        let dir = std::env::temp_dir().join(format!("mallard-auth-{}-{:?}", std::process::id(), lockout));
+    fn auth(tag: &str, lockout: Duration) -> Auth {
+        let dir = std::env::temp_dir().join(format!("mallard-auth-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Auth::open(&dir, None, Duration::from_secs(60), lockout).unwrap()
@@ -228,7 +228,9 @@ mod tests {
 
     #[test]
     fn setup_login_and_lockout() {
-        let a = auth(Duration::from_millis(300));
+        // Each verification costs tens of ms (Argon2 by design): a window
+        // long enough that five of them fit on a busy machine.
+        let a = auth("ip", Duration::from_secs(3));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(a.login(ip, "whatever-long"), Err(LoginError::NoPassword));
         assert!(a.setup("short").is_err());
@@ -242,9 +244,22 @@ mod tests {
         assert!(matches!(a.login(ip, "a long enough secret"), Err(LoginError::Locked(_))), "even the right one");
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         assert!(a.login(other, "a long enough secret").is_ok(), "other IPs are not locked");
-        std::thread::sleep(Duration::from_millis(350));
+        std::thread::sleep(Duration::from_millis(3100));
         assert!(a.login(ip, "a long enough secret").is_ok(), "the lock expires");
         a.logout(&token);
         assert!(!a.session(&token));
+    }
+
+    #[test]
+    fn failures_from_many_addresses_lock_everyone() {
+        let a = auth("global", Duration::from_secs(600));
+        a.setup("a long enough secret").unwrap();
+        // A distributed guesser: a few tries from each of many addresses.
+        for i in 0..GLOBAL_FAILURES {
+            let ip: IpAddr = format!("198.51.100.{}", i / 2).parse().unwrap();
+            assert_eq!(a.login(ip, "guess guess guess"), Err(LoginError::Wrong));
+        }
+        let fresh: IpAddr = "203.0.113.9".parse().unwrap();
+        assert!(matches!(a.login(fresh, "a long enough secret"), Err(LoginError::Locked(_))));
     }
 }

@@ -66,11 +66,22 @@ function App({ auth }) {
   const View = VIEWS[state.view];
   const options = state.site && !list.includes(state.site) ? [state.site, ...list] : list;
   return html`<${Header} state=${state} set=${set} sites=${options} auth=${auth} />
+    ${auth.via === 'loopback' && html`<${SetupBanner} />`}
     <main id="main">
       ${!state.site && state.view !== 'settings'
         ? html`<${EmptyState} site="" />`
         : html`<${View} key=${state.site} state=${state} set=${set} sites=${list} auth=${auth} />`}
     </main>`;
+}
+
+/** No password yet: stats are served to this machine only until one is set. */
+function SetupBanner() {
+  const [open, setOpen] = useState(false);
+  return html`<aside class="setup-banner" data-testid="setup-banner" role="note">
+    No password protects this dashboard yet: it is served to this machine only.
+    <button type="button" class="link" onClick=${() => setOpen(!open)}>Set a password</button>
+    ${open && html`<${Login} status=${{ password_set: false }} done=${() => location.reload()} />`}
+  </aside>`;
 }
 
 /** Logged in (or on a shared link, or local before setup): the dashboard; else login. */

@@ -78,6 +78,8 @@ const PANELS = { pages: 'event:page', sources: 'visit:source', devices: 'visit:b
 test('KPIs, every panel, a funnel and a retention cell equal the stats API', async () => {
   const page = await open(`${PAGE_QUERY}&compare=1`);
   const shown = await kpis(page);
+  // No password yet: this machine sees the stats, and the page offers setup.
+  assert.ok(await page.$('[data-testid="setup-banner"]'));
   const main = await api('/api/stats/main', { compare: 'previous_period' });
   for (const [name, [value, text]] of Object.entries(shown)) {
     assert.equal(num(value), main.results[name], `KPI ${name}`);
@@ -252,6 +254,7 @@ test('login, an API key and a shared link, all from the page', async () => {
     await page.fill('input[type="password"]', password);
     await page.click('button[type="submit"]');
     const shown = await kpis(page);
+    assert.equal(await page.$('[data-testid="setup-banner"]'), null);
     const main = await (await fetch(`${locked.base}/api/stats/main?site_id=${SITE}&period=custom&date=${RANGE.date}`)).json();
     assert.equal(main.error !== undefined, true, 'the API itself needs a login');
     assert.ok(Number(shown.visitors[0]) > 0);
