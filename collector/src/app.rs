@@ -120,9 +120,9 @@ impl App {
             config.login_lockout,
         )
         .map_err(context("cannot read the login settings in", &config.data_dir))?;
-        let keys = crate::keys::Keys::open(&config.data_dir)
+        let keys = crate::keys::Keys::open_keys(&config.data_dir)
             .map_err(context("cannot read the API keys in", &config.data_dir))?;
-        let shares = crate::shares::Shares::open(&config.data_dir)
+        let shares = crate::shares::Shares::open_shares(&config.data_dir)
             .map_err(context("cannot read the shared links in", &config.data_dir))?;
         if !auth.has_password() && !config.listen.ip().is_loopback() {
             log::warn(

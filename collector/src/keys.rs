@@ -4,12 +4,10 @@
 //! limited to some sites.
 
 use std::io;
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret;
+use crate::grants::{Grant, Grants};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,78 +39,39 @@ pub struct ApiKey {
     digest: String,
 }
 
-impl ApiKey {
-    /// What the API shows: everything but the digest.
-    pub fn public(&self) -> ApiKey {
+impl Grant for ApiKey {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn public(&self) -> ApiKey {
         ApiKey { digest: String::new(), ..self.clone() }
     }
 }
 
-pub struct Keys {
-    path: PathBuf,
-    keys: Mutex<Vec<ApiKey>>,
-}
+/// The API keys, in `<data>/keys.json`.
+pub type Keys = Grants<ApiKey>;
 
 pub const PREFIX: &str = "mm_";
 
-impl Keys {
-    pub fn open(data_dir: &std::path::Path) -> io::Result<Keys> {
-        let path = data_dir.join("keys.json");
-        let keys = match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(Keys { path, keys: Mutex::new(keys) })
-    }
-
-    fn save(&self, keys: &[ApiKey]) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(keys).map_err(io::Error::other)?;
-        crate::files::write_atomic(&self.path, text.as_bytes(), 0o600)
+impl Grants<ApiKey> {
+    pub fn open_keys(data_dir: &std::path::Path) -> io::Result<Keys> {
+        Grants::open(data_dir.join("keys.json"))
     }
 
     /// Creates a key; returns it (the only time it is seen) and its record.
     pub fn create(&self, name: &str, scope: Scope, sites: Option<Vec<String>>) -> io::Result<(String, ApiKey)> {
-        let token = secret::token(PREFIX)?;
-        let digest = secret::digest(&token);
-        let key = ApiKey {
-            id: digest[..12].to_string(),
+        self.issue(PREFIX, |id, digest| ApiKey {
+            id,
             name: name.to_string(),
             scope,
             sites,
             created: mallard_core::time::format_timestamp(mallard_core::time::now_micros()),
             digest,
-        };
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        let mut next = keys.clone();
-        next.push(key.clone());
-        self.save(&next)?;
-        *keys = next;
-        Ok((token, key.public()))
-    }
-
-    pub fn list(&self) -> Vec<ApiKey> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).iter().map(ApiKey::public).collect()
-    }
-
-    /// Revokes by id; false when there is no such key.
-    pub fn revoke(&self, id: &str) -> io::Result<bool> {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        let next: Vec<ApiKey> = keys.iter().filter(|k| k.id != id).cloned().collect();
-        if next.len() == keys.len() {
-            return Ok(false);
-        }
-        self.save(&next)?;
-        *keys = next;
-        Ok(true)
-    }
-
-    /// The key `token` is, if it is one.
-    pub fn find(&self, token: &str) -> Option<ApiKey> {
-        let digest = secret::digest(token);
-        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter().find(|k| secret::same(k.digest.as_bytes(), digest.as_bytes())).cloned()
+        })
     }
 }

@@ -18,6 +18,7 @@ pub mod files;
 pub mod flusher;
 pub mod funnels;
 pub mod geoip;
+pub mod grants;
 pub mod hot;
 pub mod http;
 pub mod keys;
