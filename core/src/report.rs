@@ -21,6 +21,8 @@ const VISIT_ATTRIBUTES: &str = include_str!("../../sql/visit_attributes.sql");
 const EV: &str = include_str!("../../sql/ev.sql");
 const VISITS: &str = include_str!("../../sql/visits.sql");
 const VISIT_ROWS: &str = include_str!("../../sql/visit_rows.sql");
+const VISIT_FIRST: &str = include_str!("../../sql/visit_first.sql");
+const VISIT_COUNTS: &str = include_str!("../../sql/visit_counts.sql");
 const PAGE_ROWS: &str = include_str!("../../sql/page_rows.sql");
 const MERGED_VISITS: &str = include_str!("../../sql/merged_visits.sql");
 const BY_EVENTS: &str = include_str!("../../sql/by_events.sql");
@@ -384,8 +386,17 @@ pub fn rollup_sql(file: &str, columns: &[String]) -> (String, String) {
         lake_columns(columns),
         file_list(&[file.to_string()])
     );
-    let fill_events = |template: &str| fill(&body(template), &BTreeMap::from([("events", events.clone())]));
-    (fill_events(VISIT_ROWS), fill_events(PAGE_ROWS))
+    (visit_rows(&events), fill(&body(PAGE_ROWS), &BTreeMap::from([("events", events)])))
+}
+
+/// `sql/visit_rows.sql` over `events` (a relation).
+fn visit_rows(events: &str) -> String {
+    let values = BTreeMap::from([
+        ("events", events.to_string()),
+        ("visit_first", body(VISIT_FIRST)),
+        ("visit_counts", body(VISIT_COUNTS)),
+    ]);
+    fill(&body(VISIT_ROWS), &values)
 }
 
 /// The lake's columns, each as the contract's type; a column the files lack
@@ -491,6 +502,8 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         },
     );
     v.insert("scope", body(SCOPE));
+    v.insert("visit_first", body(VISIT_FIRST));
+    v.insert("visit_counts", body(VISIT_COUNTS));
     v.insert("visit_attributes", if needs_attributes { format!("{},", body(VISIT_ATTRIBUTES)) } else { String::new() });
     v.insert("ev", body(EV));
     v.insert("visits", body(VISITS));
@@ -506,9 +519,8 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         let scan = |files: Vec<String>| {
             format!("SELECT * FROM read_parquet({}, hive_partitioning = false)", file_list(&files))
         };
-        let on_the_fly = |template: &str| fill(&body(template), &BTreeMap::from([("events", "scope".to_string())]));
-        let mut visits = vec![on_the_fly(VISIT_ROWS)];
-        let mut pages = vec![on_the_fly(PAGE_ROWS)];
+        let mut visits = vec![visit_rows("scope")];
+        let mut pages = vec![fill(&body(PAGE_ROWS), &BTreeMap::from([("events", "scope".to_string())]))];
         if !rollups.is_empty() {
             visits.insert(0, scan(rollups.iter().map(|(v, _)| v.clone()).collect()));
             pages.insert(0, scan(rollups.iter().map(|(_, p)| p.clone()).collect()));
