@@ -72,7 +72,7 @@ impl Dimension {
             }
             return Ok(Dimension::Prop(key.to_string()));
         }
-        Err(format!("unknown dimension {name:?}; allowed: {}", names().join(", ")))
+        Err(format!("unknown dimension {name}; allowed: {}", names().join(", "), name = crate::quote::quoted(name)))
     }
 
     pub fn level(&self) -> Level {

@@ -55,30 +55,37 @@ pub fn parse(text: &str) -> Result<Filter, String> {
     let usage = "filters look like '<dimension> <op> <value>' with op ==, !=, ~, !~ or =~, \
                  e.g. 'visit:source == Google'";
     let text = text.trim();
-    let (dimension, rest) =
-        text.split_once(char::is_whitespace).ok_or_else(|| format!("bad filter {text:?}: {usage}"))?;
+    let (dimension, rest) = text
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| format!("bad filter {text}: {usage}", text = crate::quote::quoted(text)))?;
     let rest = rest.trim_start();
     let (op, value) = Op::ALL
         .iter()
         .find_map(|(symbol, op)| {
             rest.strip_prefix(symbol).filter(|v| v.is_empty() || v.starts_with(char::is_whitespace)).map(|v| (*op, v))
         })
-        .ok_or_else(|| format!("bad filter {text:?}: {usage}"))?;
-    let dimension = Dimension::parse(dimension).map_err(|e| format!("bad filter {text:?}: {e}"))?;
+        .ok_or_else(|| format!("bad filter {text}: {usage}", text = crate::quote::quoted(text)))?;
+    let dimension = Dimension::parse(dimension)
+        .map_err(|e| format!("bad filter {text}: {e}", text = crate::quote::quoted(text)))?;
     let value = value.trim();
     let values: Vec<String> = match serde_json::from_str::<Vec<String>>(value) {
         Ok(list) if value.starts_with('[') => list,
         _ => vec![value.to_string()],
     };
     if values.is_empty() || values.iter().any(|v| v.is_empty()) {
-        return Err(format!("bad filter {text:?}: the value is empty"));
+        return Err(format!("bad filter {text}: the value is empty", text = crate::quote::quoted(text)));
     }
     if op == Op::Matches {
         for v in &values {
             if v.len() > MAX_REGEX {
-                return Err(format!("bad filter {text:?}: the regular expression is longer than {MAX_REGEX} bytes"));
+                return Err(format!(
+                    "bad filter {text}: the regular expression is longer than {MAX_REGEX} bytes",
+                    text = crate::quote::quoted(text)
+                ));
             }
-            regex::Regex::new(v).map_err(|e| format!("bad filter {text:?}: invalid regular expression: {e}"))?;
+            regex::Regex::new(v).map_err(|e| {
+                format!("bad filter {text}: invalid regular expression: {e}", text = crate::quote::quoted(text))
+            })?;
         }
     }
     Ok(Filter { dimension, op, values })

@@ -16,6 +16,7 @@ pub mod page_url;
 pub mod pattern;
 pub mod payload;
 pub mod period;
+pub mod quote;
 pub mod rate_limit;
 pub mod referrer;
 pub mod report;

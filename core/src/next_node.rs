@@ -39,7 +39,12 @@ impl NextNode {
         let direction = match direction {
             "forward" => Direction::Forward,
             "backward" => Direction::Backward,
-            other => return Err(format!("unknown direction {other:?}; use 'forward' or 'backward'")),
+            other => {
+                return Err(format!(
+                    "unknown direction {other}; use 'forward' or 'backward'",
+                    other = crate::quote::quoted(other)
+                ));
+            }
         };
         let base = match base {
             "head" => Base::Head,
@@ -47,7 +52,10 @@ impl NextNode {
             "first_match" => Base::FirstMatch,
             "last_match" => Base::LastMatch,
             other => {
-                return Err(format!("unknown base {other:?}; use 'head', 'tail', 'first_match' or 'last_match'"));
+                return Err(format!(
+                    "unknown base {other}; use 'head', 'tail', 'first_match' or 'last_match'",
+                    other = crate::quote::quoted(other)
+                ));
             }
         };
         match (direction, base) {

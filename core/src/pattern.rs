@@ -63,9 +63,10 @@ pub fn parse(text: &str, conditions: usize) -> Result<Pattern, String> {
     let mut named = 0u32;
     let fail = |what: &str, at: usize| {
         Err(format!(
-            "{what} at position {at} of pattern {text:?} (remaining: {:?}); {}",
-            &text[at.min(text.len())..],
-            grammar(conditions)
+            "{what} at position {at} of pattern {text} (remaining: {}); {}",
+            crate::quote::quoted(&text[at.min(text.len())..]),
+            grammar(conditions),
+            text = crate::quote::quoted(text)
         ))
     };
     while pos < bytes.len() {
@@ -90,8 +91,9 @@ pub fn parse(text: &str, conditions: usize) -> Result<Pattern, String> {
                 };
                 if !matches!(actions.last(), Some(Action::Event(_) | Action::Any | Action::Star)) {
                     return Err(format!(
-                        "a time condition must follow (?N), '.' or '.*' in pattern {text:?}; {}",
-                        grammar(conditions)
+                        "a time condition must follow (?N), '.' or '.*' in pattern {text}; {}",
+                        grammar(conditions),
+                        text = crate::quote::quoted(text)
                     ));
                 }
                 pos = after;
@@ -103,8 +105,9 @@ pub fn parse(text: &str, conditions: usize) -> Result<Pattern, String> {
                 };
                 if n == 0 || n > conditions as u64 {
                     return Err(format!(
-                        "condition (?{n}) is out of range in pattern {text:?}: there are {conditions} conditions, \
-                         numbered from 1"
+                        "condition (?{n}) is out of range in pattern {text}: there are {conditions} conditions, \
+                         numbered from 1",
+                        text = crate::quote::quoted(text)
                     ));
                 }
                 pos = after;

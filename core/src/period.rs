@@ -50,7 +50,9 @@ pub const PERIODS: &[&str] = &["day", "yesterday", "7d", "30d", "month", "last_m
 /// today) or `start,end` for `custom`.
 pub fn resolve(period: &str, date: Option<&str>, today: Date) -> Result<DateRange, String> {
     let back = |days: i64| DateRange { start: Date::from_days(today.to_days() - days), end: today };
-    let parse = |s: &str| Date::parse(s.trim()).ok_or_else(|| format!("invalid date {s:?}: use YYYY-MM-DD"));
+    let parse = |s: &str| {
+        Date::parse(s.trim()).ok_or_else(|| format!("invalid date {s}: use YYYY-MM-DD", s = crate::quote::quoted(s)))
+    };
     Ok(match period {
         "day" => {
             let d = date.map(parse).transpose()?.unwrap_or(today);
@@ -78,7 +80,13 @@ pub fn resolve(period: &str, date: Option<&str>, today: Date) -> Result<DateRang
             }
             range
         }
-        other => return Err(format!("unknown period {other:?}; use one of {}", PERIODS.join(", "))),
+        other => {
+            return Err(format!(
+                "unknown period {other}; use one of {}",
+                PERIODS.join(", "),
+                other = crate::quote::quoted(other)
+            ));
+        }
     })
 }
 

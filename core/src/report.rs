@@ -74,14 +74,40 @@ pub enum Granularity {
     Month,
 }
 
+/// Most buckets one time series may have (an hourly series over 11 years):
+/// beyond it the series would only exhaust memory, so it is refused upfront.
+pub const MAX_BUCKETS: i64 = 100_000;
+
 impl Granularity {
+    /// Refuses a range that would have more than [`MAX_BUCKETS`] buckets.
+    pub fn check_buckets(self, start: Date, end: Date) -> Result<(), String> {
+        let days = end.to_days() - start.to_days() + 1;
+        let buckets = match self {
+            Granularity::Hour => days * 24,
+            Granularity::Day => days,
+            Granularity::Week => days / 7 + 1,
+            Granularity::Month => days / 28 + 1,
+        };
+        if buckets > MAX_BUCKETS {
+            return Err(format!(
+                "{start} to {end} by {} is about {buckets} buckets; a time series has at most {MAX_BUCKETS}: \
+                 use a coarser granularity or a shorter range",
+                self.sql()
+            ));
+        }
+        Ok(())
+    }
+
     pub fn parse(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
             "hour" => Ok(Granularity::Hour),
             "day" => Ok(Granularity::Day),
             "week" => Ok(Granularity::Week),
             "month" => Ok(Granularity::Month),
-            other => Err(format!("unknown granularity {other:?}; use hour, day, week or month")),
+            other => Err(format!(
+                "unknown granularity {other}; use hour, day, week or month",
+                other = crate::quote::quoted(other)
+            )),
         }
     }
 
@@ -150,7 +176,10 @@ impl Report {
     pub fn retention(period: &str, periods: i64) -> Result<Report, String> {
         let period = match Granularity::parse(period) {
             Ok(Granularity::Hour) | Err(_) => {
-                return Err(format!("unknown period {period:?}; use day, week or month"));
+                return Err(format!(
+                    "unknown period {period}; use day, week or month",
+                    period = crate::quote::quoted(period)
+                ));
             }
             Ok(g) => g,
         };
@@ -169,12 +198,18 @@ impl Report {
 
     /// A flow report, checked.
     pub fn flow(page: &str, direction: &str, depth: i64) -> Result<Report, String> {
-        let page = step::parse(&format!("page:{page}"))
-            .map_err(|_| format!("bad page {page:?}: a path like '/pricing' or '/blog/*'"))?;
+        let page = step::parse(&format!("page:{page}")).map_err(|_| {
+            format!("bad page {page}: a path like '/pricing' or '/blog/*'", page = crate::quote::quoted(page))
+        })?;
         let forward = match direction {
             "forward" => true,
             "backward" => false,
-            other => return Err(format!("unknown direction {other:?}; use 'forward' or 'backward'")),
+            other => {
+                return Err(format!(
+                    "unknown direction {other}; use 'forward' or 'backward'",
+                    other = crate::quote::quoted(other)
+                ));
+            }
         };
         if !(1..=MAX_FLOW_DEPTH as i64).contains(&depth) {
             return Err(format!("depth must be 1 to {MAX_FLOW_DEPTH}, got {depth}"));
@@ -201,7 +236,10 @@ impl Scope {
         if let Some(site) = &self.site
             && !crate::lake::valid_site(site)
         {
-            return Err(format!("invalid site {site:?}: a host name in lower case (letters, digits, '-' and '.')"));
+            return Err(format!(
+                "invalid site {site}: a host name in lower case (letters, digits, '-' and '.')",
+                site = crate::quote::quoted(site)
+            ));
         }
         if let (Some(start), Some(end)) = (self.start, self.end)
             && end < start
@@ -556,6 +594,9 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             let (Some(_), Some(_)) = (start_local, end_local) else {
                 return Err("a time series needs start_date and end_date".into());
             };
+            if let (Some(start), Some(end)) = (scope.start, scope.end) {
+                g.check_buckets(start, end)?;
+            }
             v.insert("granularity", g.sql().into());
             TIMESERIES
         }
@@ -644,6 +685,17 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
 mod tests {
     use super::*;
     use crate::filter;
+
+    #[test]
+    fn a_time_series_has_a_bounded_number_of_buckets() {
+        let (start, end) = (Date::parse("2015-01-01").unwrap(), Date::parse("2026-12-31").unwrap());
+        // 12 years: 4 383 days, 105 192 hours.
+        assert!(Granularity::Hour.check_buckets(start, end).unwrap_err().contains("at most 100000"));
+        assert!(Granularity::Day.check_buckets(start, end).is_ok());
+        let mut s = scope();
+        (s.start, s.end) = (Some(start), Some(end));
+        assert!(build(&Report::Timeseries(Granularity::Hour), &s, &src("a.parquet")).is_err());
+    }
 
     fn src(file: &str) -> Source {
         Source::of_files(vec![file.into()], vec!["site".into(), "ts".into()])

@@ -34,16 +34,22 @@ pub fn parse(text: &str) -> Result<Step, String> {
     for part in text.split('|').map(str::trim) {
         let matcher = if let Some(path) = part.strip_prefix("page:") {
             if !path.starts_with('/') {
-                return Err(format!("bad step {text:?}: a page path starts with '/'; {SYNTAX}"));
+                return Err(format!(
+                    "bad step {text}: a page path starts with '/'; {SYNTAX}",
+                    text = crate::quote::quoted(text)
+                ));
             }
             if path.contains('*') { Matcher::PagePattern(glob_regex(path)) } else { Matcher::Page(path.to_string()) }
         } else if let Some(name) = part.strip_prefix("event:") {
             if name.is_empty() {
-                return Err(format!("bad step {text:?}: the event name is empty; {SYNTAX}"));
+                return Err(format!(
+                    "bad step {text}: the event name is empty; {SYNTAX}",
+                    text = crate::quote::quoted(text)
+                ));
             }
             Matcher::Event(name.to_string())
         } else {
-            return Err(format!("bad step {text:?}; {SYNTAX}"));
+            return Err(format!("bad step {text}; {SYNTAX}", text = crate::quote::quoted(text)));
         };
         alternatives.push(matcher);
     }

@@ -121,7 +121,7 @@ fn lake_path(args: &Args) -> Result<String, String> {
     }
     // A local lake must exist; remote ones (s3://, https://…) are listed by DuckDB.
     if !lake.contains("://") && !std::path::Path::new(&lake).is_dir() {
-        return Err(format!("lake folder {lake:?} not found"));
+        return Err(format!("lake folder {lake} not found", lake = mallard_core::quote::quoted(&lake)));
     }
     Ok(lake)
 }
@@ -199,7 +199,7 @@ fn check_timezone(con: &Connection, scope: &Scope) -> Result<(), String> {
         })
         .map_err(|e| format!("time zones need DuckDB's ICU extension, which is not available here ({e})"))?;
     if rows.is_empty() {
-        return Err(format!("unknown timezone {tz:?}; use an IANA name like 'Europe/Berlin' or 'America/New_York'"));
+        return Err(format!("unknown timezone {tz}; use an IANA name like 'Europe/Berlin' or 'America/New_York'", tz = mallard_core::quote::quoted(tz)));
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ import duckdb
 
 
 def main() -> None:
+    # No progress bar: DuckDB prints it to stdout during long statements,
+    # which would break the one-answer-per-line protocol.
     con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+    con.execute("SET enable_progress_bar = false")
     out = sys.stdout
     out.write(json.dumps({"version": duckdb.__version__}) + "\n")
     out.flush()
