@@ -43,6 +43,7 @@ pub const SETTINGS: &[Setting] = &[
         "under concurrent load, how long a WAL group commit waits to gather more events (0 = never)",
     ),
     s("workers", "0", "HTTP worker threads; 0 = 4 per CPU core"),
+    s("max_connections", "4096", "connections served at once (each holds a thread); more get 503 and are closed"),
     s("shed_after", "250ms", "an event that waited this long for a worker gets 503 (load shedding); 0 = never"),
     s("query_threads", "0", "threads for stats queries; 0 = one per CPU core"),
     s("query_memory", "2GB", "memory stats queries may use (DuckDB memory_limit, e.g. 512MB, 4GB)"),
@@ -74,6 +75,7 @@ pub struct Config {
     pub queue: usize,
     pub commit_window: Duration,
     pub workers: usize,
+    pub max_connections: usize,
     pub shed_after: Duration,
     pub query_threads: usize,
     /// Bytes.
@@ -219,6 +221,7 @@ impl Config {
                 ConfigError(format!("invalid {origin}={value:?}: expected a size of at least 64MB, like 512MB or 4GB"))
             })?
         };
+        let max_connections = number("max_connections", 16)?;
         let workers = match number("workers", 0)? {
             0 => 4 * cores,
             n => n,
@@ -281,6 +284,7 @@ impl Config {
             queue: number("queue", 1)?,
             commit_window,
             workers,
+            max_connections,
             query_threads,
             query_memory,
             metrics_token: Some(get("metrics_token").0.trim().to_string()).filter(|t| !t.is_empty()),

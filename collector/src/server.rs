@@ -22,6 +22,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let http =
             Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| io::Error::other(e.to_string()))?);
+        http.limit_connections(app.config.max_connections, refusal());
         let mut threads = Vec::new();
         for i in 0..workers.max(1) {
             let (http, app, shutdown) = (Arc::clone(&http), Arc::clone(&app), shutdown.clone());
@@ -46,4 +47,16 @@ impl Server {
             let _ = t.join();
         }
     }
+}
+
+/// The answer to a connection over `MALLARD_MAX_CONNECTIONS`, written by the
+/// accept loop before any request is read (so it is complete bytes).
+fn refusal() -> Vec<u8> {
+    let body = serde_json::json!({ "error": "too many connections; retry later" }).to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\
+         Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }

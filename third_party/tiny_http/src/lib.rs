@@ -142,6 +142,26 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // Mallard patch: the connection limit (see `limit_connections`)
+    limit: Arc<ConnectionLimit>,
+}
+
+/// Mallard patch: at most `max` connections are served at once (each holds
+/// a thread); one more is answered with `refusal` and closed at once, so a
+/// flood of connections cannot grow threads and queued requests without bound.
+struct ConnectionLimit {
+    live: std::sync::atomic::AtomicUsize,
+    rule: std::sync::Mutex<Option<(usize, Arc<[u8]>)>>,
+}
+
+/// Counts a served connection until its task ends.
+struct LiveGuard(Arc<ConnectionLimit>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Relaxed);
+    }
 }
 
 enum Message {
@@ -287,6 +307,11 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let limit = Arc::new(ConnectionLimit {
+            live: std::sync::atomic::AtomicUsize::new(0),
+            rule: std::sync::Mutex::new(None),
+        });
+        let inside_limit = limit.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -294,7 +319,17 @@ impl Server {
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
                 let new_client = match server.accept() {
-                    Ok((sock, _)) => {
+                    Ok((mut sock, _)) => {
+                        let rule = inside_limit.rule.lock().ok().and_then(|r| r.clone());
+                        if let Some((max, refusal)) = rule {
+                            if inside_limit.live.load(Relaxed) >= max {
+                                // A fresh socket's send buffer takes the short
+                                // answer without blocking the accept loop.
+                                use std::io::Write;
+                                let _ = sock.write_all(&refusal);
+                                continue;
+                            }
+                        }
                         use util::RefinedTcpStream;
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
@@ -322,7 +357,10 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        inside_limit.live.fetch_add(1, Relaxed);
+                        let mut guard = Some(LiveGuard(inside_limit.clone()));
                         tasks_pool.spawn(Box::new(move || {
+                            let _guard = guard.take();
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -355,7 +393,22 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            limit,
         })
+    }
+
+    /// Mallard patch: serves at most `max` connections at once; a connection
+    /// over the limit gets the raw bytes `refusal` (a complete HTTP response
+    /// that closes the connection) and is closed.
+    pub fn limit_connections(&self, max: usize, refusal: Vec<u8>) {
+        if let Ok(mut rule) = self.limit.rule.lock() {
+            *rule = Some((max, refusal.into()));
+        }
+    }
+
+    /// Mallard patch: the connections being served now.
+    pub fn connections(&self) -> usize {
+        self.limit.live.load(Relaxed)
     }
 
     /// Returns an iterator for all the incoming requests.
