@@ -17,16 +17,18 @@ CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
 class Collector:
     """mallard-collector on 127.0.0.1:<free port> over `data_dir`."""
 
-    def __init__(self, binary, data_dir, env=None):
+    def __init__(self, binary, data_dir, env=None, cpus=None):
         self.binary, self.data_dir, self.extra = binary, data_dir, env or {}
+        self.cpus = cpus  # pin the process to these CPUs
         self.proc = None
         self.port = None
 
     def start(self, timeout=30):
         env = dict(os.environ, MALLARD_LISTEN="127.0.0.1:0", MALLARD_DATA_DIR=self.data_dir,
                    MALLARD_LOG_FORMAT="json", **self.extra)
+        pin = (lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None
         self.proc = subprocess.Popen([self.binary], env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=pin)
         deadline = time.time() + timeout
         for line in self.proc.stderr:
             try:
