@@ -3,6 +3,11 @@
 //! algorithm is a plain function with plain unit tests, and there is exactly
 //! one implementation of each: the extension's SQL functions and the
 //! collector's ingest pipeline call the same code.
+//!
+//! No `unsafe` either (enforced), which is also why the fuzz targets run
+//! without AddressSanitizer: there is no unsafe memory access to catch.
+
+#![forbid(unsafe_code)]
 
 pub mod bot;
 pub mod dimension;
