@@ -7,7 +7,7 @@ use std::fmt;
 /// Longest part of the input shown, in bytes (cut on a character boundary).
 const SHOWN: usize = 80;
 
-/// Shows `s` quoted like `{:?}`; over [`SHOWN`] bytes, its start, `…` and its length.
+/// Shows `s` quoted like `{:?}`; over `SHOWN` (80) bytes, its start, `…` and its length.
 pub fn quoted(s: &str) -> Quoted<'_> {
     Quoted(s)
 }
