@@ -240,3 +240,41 @@ fn overload_is_shed_with_503_and_nothing_acknowledged_is_lost() {
     let stored = scalar(&c.lake(), "SELECT count(*) FROM {lake} WHERE pathname LIKE '/shed/%'");
     assert_eq!(stored, accepted.to_string(), "every 202 is stored, no 503 is");
 }
+
+#[test]
+fn connections_over_the_limit_get_503_and_the_server_recovers() {
+    use std::io::{Read, Write};
+    let c = Collector::start(&[("MALLARD_MAX_CONNECTIONS", "16")]);
+    let addr = c.base.trim_start_matches("http://").to_string();
+    // 16 idle keep-alive connections, each proven served by one request.
+    let held: Vec<std::net::TcpStream> = (0..16)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut buf = [0u8; 12];
+            s.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"HTTP/1.1 200");
+            s
+        })
+        .collect();
+    // The 17th is answered at once with a JSON reason and closed.
+    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
+    extra.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut out = String::new();
+    extra.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+    assert!(out.to_ascii_lowercase().contains("retry-after: 1"), "{out}");
+    assert!(out.ends_with(r#"{"error":"too many connections; retry later"}"#), "{out}");
+    // Once they close, new connections are served again.
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, _) = get(&c.url("/health"));
+        if status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still refused after the connections closed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
