@@ -16,6 +16,11 @@ KIND = re.compile(r"==\d+== (Invalid [a-z]+ of size \d+|Conditional jump[^\n]*|U
                   r"|Syscall param[^\n]*|Mismatched free[^\n]*|Invalid free[^\n]*|Source and destination overlap[^\n]*)")
 
 
+# A frame in the extension: its symbols, or its file when symbols are missing
+# (not just "mallard": the venvs live under ~/.cache/mallard).
+MALLARD = re.compile(r"mallard(_core)?::|mallard\.duckdb_extension|libmallard")
+
+
 def main():
     logs = glob.glob(os.path.join(sys.argv[1], "vg.*.log"))
     kinds = collections.Counter()
@@ -28,7 +33,7 @@ def main():
                     continue
                 kinds[m.group(1)] += 1
                 frames = [line for line in block.splitlines() if re.search(r"(at|by) 0x", line)]
-                if any("mallard" in line for line in frames):
+                if any(MALLARD.search(line) for line in frames):
                     ours.append(block)
                 elif any("duckdb" in line for line in frames):
                     duckdb += 1
