@@ -199,7 +199,10 @@ fn check_timezone(con: &Connection, scope: &Scope) -> Result<(), String> {
         })
         .map_err(|e| format!("time zones need DuckDB's ICU extension, which is not available here ({e})"))?;
     if rows.is_empty() {
-        return Err(format!("unknown timezone {tz}; use an IANA name like 'Europe/Berlin' or 'America/New_York'", tz = mallard_core::quote::quoted(tz)));
+        return Err(format!(
+            "unknown timezone {tz}; use an IANA name like 'Europe/Berlin' or 'America/New_York'",
+            tz = mallard_core::quote::quoted(tz)
+        ));
     }
     Ok(())
 }
