@@ -49,6 +49,8 @@ impl fmt::Display for Filter {
 
 /// Longest regex source we accept (regexes run against every event).
 pub const MAX_REGEX: usize = 1000;
+/// Deepest nesting of groups and repetitions in a filter's regex.
+pub const MAX_NESTING: u32 = 32;
 
 /// Parses one filter string.
 pub fn parse(text: &str) -> Result<Filter, String> {
@@ -83,7 +85,10 @@ pub fn parse(text: &str) -> Result<Filter, String> {
                     text = crate::quote::quoted(text)
                 ));
             }
-            regex::Regex::new(v).map_err(|e| {
+            // A shallow nest limit: stacked repetitions like `a*****…` nest
+            // one level per operator, and compiling hundreds of levels
+            // overflowed a thread's stack (found by fuzzing).
+            regex::RegexBuilder::new(v).nest_limit(MAX_NESTING).build().map_err(|e| {
                 format!("bad filter {text}: invalid regular expression: {e}", text = crate::quote::quoted(text))
             })?;
         }
