@@ -4,7 +4,10 @@
 //! - the `mallard` extension file embedded into the binary: the stats API
 //!   runs the very same `mallard_*` SQL functions users load in DuckDB, so
 //!   the collector carries the built extension (`make extension` first, or
-//!   point `MALLARD_EXTENSION_FILE` at one).
+//!   point `MALLARD_EXTENSION_FILE` at one);
+//! - the default, country-level GeoIP database embedded into the binary, so
+//!   locations are filled out of the box (`make geoip` fetches it with a
+//!   pinned checksum, or point `MALLARD_GEOIP_DEFAULT_FILE` at one).
 
 use std::path::PathBuf;
 
@@ -16,18 +19,19 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.to_string_lossy());
     }
 
-    println!("cargo:rerun-if-env-changed=MALLARD_EXTENSION_FILE");
-    let file = match std::env::var_os("MALLARD_EXTENSION_FILE") {
+    embed("MALLARD_EXTENSION_FILE", "../build/mallard.duckdb_extension", "make extension");
+    embed("MALLARD_GEOIP_DEFAULT_FILE", "../build/geoip/geo-whois-asn-country.mmdb", "make geoip");
+}
+
+/// Passes the absolute path of a file to embed as env var `var`: from the
+/// environment, else `default` (relative to this crate).
+fn embed(var: &str, default: &str, how: &str) {
+    println!("cargo:rerun-if-env-changed={var}");
+    let file = match std::env::var_os(var) {
         Some(f) => PathBuf::from(f),
-        None => {
-            PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("../build/mallard.duckdb_extension")
-        }
+        None => PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join(default),
     };
     println!("cargo:rerun-if-changed={}", file.display());
-    assert!(
-        file.is_file(),
-        "{} not found: build the extension first (`make extension`) or set MALLARD_EXTENSION_FILE",
-        file.display()
-    );
-    println!("cargo:rustc-env=MALLARD_EXTENSION_FILE={}", file.canonicalize().unwrap().display());
+    assert!(file.is_file(), "{} not found: run `{how}` first, or set {var}", file.display());
+    println!("cargo:rustc-env={var}={}", file.canonicalize().unwrap().display());
 }

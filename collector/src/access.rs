@@ -77,6 +77,18 @@ pub fn peer_ip(app: &App, request: &Request) -> Option<IpAddr> {
     http::client_ip(request, app.config.trust_proxy)
 }
 
+/// Whether the request comes from this machine: the socket peer is loopback
+/// and no proxy header names another address. A reverse proxy on the same
+/// host connects from loopback for everyone, so a forwarded address counts
+/// here even when `MALLARD_TRUST_PROXY` is off.
+pub fn is_local(request: &Request) -> bool {
+    let forwarded_elsewhere = ["X-Forwarded-For", "X-Real-IP"].into_iter().any(|name| {
+        http::header_value(request, name)
+            .is_some_and(|v| v.split(',').any(|ip| !ip.trim().parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())))
+    });
+    request.remote_addr().is_some_and(|a| a.ip().is_loopback()) && !forwarded_elsewhere
+}
+
 /// Identifies the caller; `Ok(None)` = anonymous.
 pub fn identify(app: &App, request: &Request) -> Result<Option<Principal>, Refusal> {
     if let Some(auth) = http::header_value(request, "Authorization") {
@@ -98,8 +110,7 @@ pub fn identify(app: &App, request: &Request) -> Result<Option<Principal>, Refus
         };
     }
     // Before a password exists, the machine's own user is the owner.
-    let loopback = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
-    if !app.auth.has_password() && loopback {
+    if !app.auth.has_password() && is_local(request) {
         return Ok(Some(Principal::Owner { by_cookie: false }));
     }
     Ok(None)

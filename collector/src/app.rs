@@ -88,27 +88,15 @@ impl App {
         let today = Date::of_micros(now_micros());
         let salts = Salts::open(&config.data_dir, config.salt_rotation, today)
             .map_err(context("cannot open salts in", &config.data_dir))?;
-        let geoip = config.geoip_db.as_deref().and_then(|path| match GeoIp::open(path) {
-            Ok(db) => {
-                log::info("GeoIP database loaded", &[("path", &path.display()), ("type", &db.database_type())]);
-                Some(db)
-            }
-            Err(e) => {
-                log::warn(
-                    "GeoIP database not loaded; locations stay empty",
-                    &[("path", &path.display()), ("error", &e)],
-                );
-                None
-            }
-        });
+        let geoip = geoip(config.geoip_db.as_deref());
         let pipeline = Pipeline::new(config.sites.clone(), config.allow_localhost, config.rate_limit, geoip, salts);
         let duck = db::open("512MB", 1).map_err(|e| io::Error::other(format!("cannot start DuckDB: {e}")))?;
         restore_visits(&pipeline, &duck, &lake_dir, &recovered.events);
         // The query instance's private DuckDB (inside the extension) takes
         // half of this instance's memory limit: give it twice the budget.
         let stats = Arc::new(
-            Stats::open(&config.data_dir, &lake_dir, config.query_threads, &format!("{}B", 2 * config.query_memory))
-                .map_err(context("cannot start the stats engine in", &config.data_dir))?,
+            Stats::open(&lake_dir, config.query_threads, &format!("{}B", 2 * config.query_memory))
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot start the stats engine: {e}")))?,
         );
 
         let funnels =
@@ -124,16 +112,18 @@ impl App {
             .map_err(context("cannot read the API keys in", &config.data_dir))?;
         let shares = crate::shares::Shares::open_shares(&config.data_dir)
             .map_err(context("cannot read the shared links in", &config.data_dir))?;
-        if !auth.has_password() && !config.listen.ip().is_loopback() {
+        if let Some(token) = auth.setup_token() {
+            // The one secret that belongs in the log: the operator reads it
+            // here to finish setup from another machine (a container, a VPS).
             log::warn(
-                "listening on a public address without a dashboard password: stats are served to loopback only \
-                 until one is set (POST /api/auth/setup or MALLARD_ADMIN_PASSWORD)",
-                &[("addr", &config.listen)],
+                "no dashboard password yet: set one in the dashboard from this machine; from another machine the \
+                 setup form also asks for this one-time setup_token (or set MALLARD_ADMIN_PASSWORD)",
+                &[("setup_token", &token)],
             );
         }
-        let erasures = Arc::new(crate::erase::Erasures::default());
         let audit = crate::audit::Audit::new(&config.data_dir);
         let lake_lock = Arc::new(Mutex::new(()));
+        let erasures = Arc::new(crate::erase::Erasures::default());
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
@@ -142,7 +132,7 @@ impl App {
             None
         } else {
             let (tx, rx) = mpsc::channel();
-            let thread = hot::start(lake_dir.clone(), rx, Arc::clone(&stats))?;
+            let thread = hot::start(lake_dir.clone(), rx, Arc::clone(&stats), Arc::clone(&erasures))?;
             Some((tx, thread))
         };
         let wal = Wal::start(
@@ -154,6 +144,7 @@ impl App {
                 queue: config.queue,
                 commit_window: config.commit_window,
                 hot: hot.as_ref().map(|(tx, _)| (tx.clone(), config.hot_interval)),
+                erasures: Arc::clone(&erasures),
             },
             sealed_tx,
             Arc::clone(&metrics),
@@ -267,6 +258,43 @@ impl App {
         self.metrics.set_gauge("mallard_buffered_events", self.buffered_events() as f64);
     }
 
+    /// Erases what `rule` names from every file that holds events: lake files
+    /// and rollups, WAL segments not yet flushed, and hot files. The rule goes
+    /// into the [`Erasures`](crate::erase::Erasures) first, so events still on their way (a request
+    /// being committed, a sealed segment, a hot batch) are dropped too.
+    /// `rows_removed` counts each erased event once: lake rows plus WAL
+    /// events whose flush has not reached their partition (hot files only
+    /// repeat WAL events).
+    pub fn erase(&self, rule: &crate::erase::Rule) -> io::Result<crate::erase::Outcome> {
+        self.erasures.add(rule.clone());
+        let lake_dir = self.config.lake_dir();
+        let mut outcome = {
+            // The flusher neither writes the lake nor deletes a segment meanwhile.
+            let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut outcome = crate::erase::erase(&lake_dir, rule)?;
+            for erased in self.wal.erase(rule.clone())? {
+                for e in &erased.events {
+                    let dir = lake_dir.join(mallard_core::lake::partition_dir(&e.site, e.date()));
+                    let flushed = dir.is_dir() && lake::read_partition(&e.site, e.date(), &dir)?.covers(erased.seq);
+                    if !flushed {
+                        outcome.wal_rows_removed += 1;
+                    }
+                }
+                outcome.wal_segments_rewritten += 1;
+            }
+            outcome
+        };
+        if let Some((tx, _)) = self.hot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let (done_tx, done_rx) = mpsc::channel();
+            if tx.send(hot::HotMsg::Erase(rule.clone(), done_tx)).is_ok() {
+                outcome.hot_files_rewritten = done_rx.recv().unwrap_or(Ok(0))?;
+            }
+        }
+        outcome.rows_removed += outcome.wal_rows_removed;
+        self.stats.invalidate(&rule.site);
+        Ok(outcome)
+    }
+
     /// Acknowledged events not yet in Parquet.
     pub fn buffered_events(&self) -> usize {
         self.wal.stats.buffered.load(Ordering::Relaxed)
@@ -292,6 +320,31 @@ impl App {
             let _ = t.join();
         }
         log::info("stopped; every acknowledged event is in the lake or the write-ahead log", &[]);
+    }
+}
+
+/// The GeoIP database: `MALLARD_GEOIP_DB`, else (or when it cannot be read)
+/// the embedded country-level one; `off` turns locations off.
+fn geoip(setting: Option<&Path>) -> Option<GeoIp> {
+    let chosen = match setting {
+        Some(path) if path == Path::new("off") => return None,
+        Some(path) => GeoIp::open(path).map_err(|e| {
+            log::warn(
+                "GeoIP database not loaded; using the embedded country-level one",
+                &[("path", &path.display()), ("error", &e)],
+            )
+        }),
+        None => Err(()),
+    };
+    match chosen.or_else(|()| GeoIp::embedded()) {
+        Ok(db) => {
+            log::info("GeoIP database loaded", &[("source", &db.source()), ("type", &db.database_type())]);
+            Some(db)
+        }
+        Err(e) => {
+            log::warn("the embedded GeoIP database cannot be read; locations stay empty", &[("error", &e)]);
+            None
+        }
     }
 }
 

@@ -96,6 +96,9 @@ pub struct Auth {
     lockout: Mutex<Lockout>,
     session_ttl: Duration,
     lockout_for: Duration,
+    /// While no password exists: the one-time token that first-run setup
+    /// from another machine must present (printed in the start-up log).
+    setup_token: Mutex<Option<String>>,
 }
 
 impl Auth {
@@ -122,13 +125,30 @@ impl Auth {
             lockout: Mutex::new(Lockout::default()),
             session_ttl,
             lockout_for,
+            setup_token: Mutex::new(None),
         };
         if let Some(password) = initial
             && !auth.has_password()
         {
             auth.setup(password).map_err(io::Error::other)?;
         }
+        if !auth.has_password() {
+            *auth.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(secret::token("setup_")?);
+        }
         Ok(auth)
+    }
+
+    /// The one-time setup token, while no password exists.
+    pub fn setup_token(&self) -> Option<String> {
+        if self.has_password() {
+            return None;
+        }
+        self.setup_token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether `given` is the setup token (in constant time).
+    pub fn is_setup_token(&self, given: &str) -> bool {
+        self.setup_token().is_some_and(|t| secret::same(t.as_bytes(), given.as_bytes()))
     }
 
     pub fn has_password(&self) -> bool {
@@ -150,6 +170,8 @@ impl Auth {
         crate::files::write_atomic(&self.path, text.as_bytes(), 0o600)
             .map_err(|e| format!("cannot save the password hash: {e}"))?;
         *current = Some(hash);
+        // Used once: with a password set, setup is closed for good.
+        self.setup_token.lock().unwrap_or_else(|e| e.into_inner()).take();
         Ok(())
     }
 

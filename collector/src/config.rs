@@ -27,7 +27,12 @@ pub const SETTINGS: &[Setting] = &[
     s("listen", "127.0.0.1:8000", "address and port to listen on"),
     s("data_dir", "./data", "where the lake, the write-ahead log, salts and settings live"),
     s("sites", "", "comma-separated sites (domains) to accept events for; empty accepts every site"),
-    s("geoip_db", "", "path to a GeoLite2/DB-IP City .mmdb file; empty or missing leaves locations empty"),
+    s(
+        "geoip_db",
+        "",
+        "path to a GeoLite2/DB-IP City .mmdb file (country, region, city); empty uses the embedded \
+         country-level database; off = no locations",
+    ),
     s("trust_proxy", "false", "take the client IP from X-Forwarded-For / X-Real-IP (only behind your own proxy)"),
     s("salt_rotation", "day", "how often the visitor-id salt changes: day, week or month"),
     s("flush_interval", "10s", "write buffered events to Parquet at least this often"),

@@ -1,13 +1,17 @@
 //! Removing data on purpose: a site's events in a date range, all events of
 //! one visitor id (GDPR erasure), and partitions past the retention period.
 //!
-//! Lake files are immutable to readers, so an erase rewrites each affected
-//! file to a temp file without the erased rows and renames it over the old
-//! one (atomic for readers; a crash leaves either file whole). It holds the
-//! lake lock, so it never races the flusher or compaction. Events still in
-//! the write-ahead log when the erase runs are dropped by the flusher via
-//! the erase's rule. Rollups of a rewritten day are deleted: queries compute
-//! the day from its events, and compaction writes them again.
+//! An erase reaches every file that holds events: lake files, rollups, hot
+//! files and write-ahead log segments not yet flushed. Each affected file is
+//! rewritten to a temp file without the erased rows, fsync'd and renamed over
+//! the old one (atomic for readers; a crash leaves either file whole, and no
+//! other event is lost). Lake files are rewritten here, under the lake lock,
+//! so it never races the flusher or compaction; WAL segments by the WAL
+//! writer and hot files by the hot thread, the only writers of those files
+//! (see `App::erase`). Events already on their way (in a request, a sealed
+//! segment in memory, a hot batch) are dropped on the way by the erase's
+//! [`Rule`], kept in [`Erasures`]. Rollups of a rewritten day are deleted:
+//! queries compute the day from its events, and compaction writes them again.
 
 use std::io;
 use std::path::Path;
@@ -34,7 +38,8 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn matches(&self, e: &Event) -> bool {
+    /// Whether the rule erases `e`.
+    pub fn matches(&self, e: &Event) -> bool {
         let date = Date::of_micros(e.ts);
         e.site == self.site
             && e.ts < self.before
@@ -44,7 +49,23 @@ impl Rule {
     }
 }
 
-/// Rules the flusher applies to events acknowledged before an erase.
+impl Rule {
+    /// [`Rule::matches`] as a SQL condition on lake columns. Every value in
+    /// it is a number or a site already validated as a host name.
+    fn sql(&self) -> String {
+        let visitor = self.visitor.map(|v| format!(" AND visitor_id = {v}")).unwrap_or_default();
+        format!(
+            "site = {} AND ts < make_timestamp({}) AND CAST(ts AS DATE) BETWEEN DATE '{}' AND DATE '{}'{visitor}",
+            quote(&self.site),
+            self.before,
+            self.from,
+            self.to
+        )
+    }
+}
+
+/// Rules applied to events acknowledged before an erase, wherever they
+/// are on their way to the lake (WAL commit, hot batch, flush).
 #[derive(Default)]
 pub struct Erasures {
     rules: Mutex<Vec<Rule>>,
@@ -73,8 +94,14 @@ impl Erasures {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     pub partitions: usize,
+    /// Lake files rewritten.
     pub files_rewritten: usize,
+    /// Every erased event, once: lake rows plus `wal_rows_removed`.
     pub rows_removed: u64,
+    /// Events erased from the write-ahead log before their flush.
+    pub wal_rows_removed: u64,
+    pub wal_segments_rewritten: usize,
+    pub hot_files_rewritten: usize,
 }
 
 fn to_io(e: duckdb::Error) -> io::Error {
@@ -86,44 +113,70 @@ fn count(db: &Connection, path: &str, filter: &str) -> io::Result<u64> {
         .map_err(to_io)
 }
 
-/// Applies `rule` to the lake (the caller holds the lake lock).
+/// Rewrites one Parquet file (lake or hot) without the rows `rule` erases:
+/// temp file, fsync, rename over, fsync the directory. Returns the rows
+/// removed (0: the file is untouched).
+pub fn rewrite_file(db: &Connection, path: &Path, rule: &Rule) -> io::Result<u64> {
+    let shown = path.to_string_lossy();
+    let erased = rule.sql();
+    let n = count(db, &shown, &erased)?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.erase.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
+    db.execute_batch(&format!(
+        "COPY (SELECT * FROM read_parquet({}) WHERE NOT ({erased})) TO {} \
+         (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {}, KV_METADATA {{'mallard.lake_format': '{}'}})",
+        quote(&shown),
+        quote(&tmp.to_string_lossy()),
+        crate::lake_writer::ROW_GROUP_ROWS,
+        mallard_core::event::LAKE_FORMAT_VERSION,
+    ))
+    .map_err(to_io)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)?;
+    Ok(n)
+}
+
+/// A private in-memory DuckDB for rewriting files.
+pub fn connection() -> io::Result<Connection> {
+    Connection::open_in_memory().map_err(to_io)
+}
+
+/// Applies `rule` to the lake files and rollups (the caller holds the lake
+/// lock). Hot files and the WAL are their writers' to rewrite.
 pub fn erase(lake_dir: &Path, rule: &Rule) -> io::Result<Outcome> {
-    let db = Connection::open_in_memory().map_err(to_io)?;
+    let db = connection()?;
     let mut out = Outcome::default();
     for partition in lake::scan(lake_dir)? {
         if partition.site != rule.site || partition.date < rule.from || partition.date > rule.to {
             continue;
         }
-        let Some(visitor) = rule.visitor else {
-            for f in &partition.files {
-                out.rows_removed += count(&db, &f.path.to_string_lossy(), "true")?;
+        // Files a reader skips (left by a merge a crash cut short) hold the
+        // same events as a visible one: erased too, counted once.
+        let visible: Vec<&Path> = partition.visible().iter().map(|f| f.path.as_path()).collect();
+        if rule.visitor.is_none() {
+            // Every event of the site on these days: the whole partition
+            // goes, hot files with it.
+            for path in &visible {
+                out.rows_removed += count(&db, &path.to_string_lossy(), "true")?;
             }
             std::fs::remove_dir_all(&partition.dir)?;
             out.partitions += 1;
             continue;
-        };
-        let filter = format!("visitor_id = {visitor}");
+        }
         let mut touched = false;
         for f in &partition.files {
-            let path = f.path.to_string_lossy().into_owned();
-            let n = count(&db, &path, &filter)?;
-            if n == 0 {
-                continue;
+            let n = rewrite_file(&db, &f.path, rule)?;
+            if n > 0 {
+                if visible.contains(&f.path.as_path()) {
+                    out.rows_removed += n;
+                }
+                out.files_rewritten += 1;
+                touched = true;
             }
-            let tmp =
-                partition.dir.join(format!(".{}.erase.tmp", f.path.file_name().unwrap_or_default().to_string_lossy()));
-            db.execute_batch(&format!(
-                "COPY (SELECT * FROM read_parquet({}) WHERE visitor_id IS DISTINCT FROM {visitor}) TO {} \
-                 (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000, KV_METADATA {{'mallard.lake_format': '1'}})",
-                quote(&path),
-                quote(&tmp.to_string_lossy())
-            ))
-            .map_err(to_io)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &f.path)?;
-            out.rows_removed += n;
-            out.files_rewritten += 1;
-            touched = true;
         }
         if touched {
             remove_rollups(&partition.dir)?;

@@ -162,6 +162,10 @@ fn write_with_retry(
                 stats.pending.fetch_sub(segment.events.len() as i64, Ordering::Relaxed);
                 stats.healthy.store(true, Ordering::Relaxed);
                 *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                // The segment's hot files are stale now: deleted after a grace.
+                if let Some(hot) = &opts.hot {
+                    let _ = hot.send(crate::hot::HotMsg::Flushed(segment.seq));
+                }
                 log::info(
                     "flushed",
                     &[("segment", &segment.seq), ("events", &segment.events.len()), ("files", &files)],

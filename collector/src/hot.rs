@@ -7,6 +7,9 @@
 //! once the flush of `seq` lands they skip it, and it is deleted a grace
 //! period later (after any query that listed it has read it). Hot files are
 //! not durable and need not be: the WAL is; start-up deletes them all.
+//! This thread is their only writer, so an erase asks it to rewrite them
+//! ([`HotMsg::Erase`]); batches that arrive later are filtered by the erase's
+//! rule before they are written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,6 +22,7 @@ use mallard_core::event::Event;
 use mallard_core::lake::{hot_file_name, partition_dir};
 use mallard_core::time::Date;
 
+use crate::erase::{Erasures, Rule};
 use crate::lake_writer::write_named;
 use crate::log;
 use crate::stats::Stats;
@@ -31,6 +35,9 @@ pub enum HotMsg {
     Batch { seq: u64, part: u32, events: Vec<Event> },
     /// Segment `seq` is in the lake.
     Flushed(u64),
+    /// Rewrite every hot file without the rows `rule` erases; the answer
+    /// comes once they are rewritten (Ok: how many files changed).
+    Erase(Rule, std::sync::mpsc::Sender<std::io::Result<usize>>),
 }
 
 /// Deletes every hot file in the lake (at start-up: recovery has flushed
@@ -49,7 +56,12 @@ pub fn remove_all(lake_dir: &Path) -> std::io::Result<usize> {
     Ok(removed)
 }
 
-pub fn start(lake_dir: PathBuf, rx: Receiver<HotMsg>, stats: Arc<Stats>) -> std::io::Result<JoinHandle<()>> {
+pub fn start(
+    lake_dir: PathBuf,
+    rx: Receiver<HotMsg>,
+    stats: Arc<Stats>,
+    erasures: Arc<Erasures>,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("hot".into()).spawn(move || {
         let mut written: HashMap<u64, Vec<PathBuf>> = HashMap::new();
         let mut flushed: Vec<(u64, Instant)> = Vec::new();
@@ -57,8 +69,8 @@ pub fn start(lake_dir: PathBuf, rx: Receiver<HotMsg>, stats: Arc<Stats>) -> std:
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(HotMsg::Batch { seq, part, events }) => {
                     let mut by_partition: BTreeMap<(String, Date), Vec<Event>> = BTreeMap::new();
-                    for e in events {
-                        by_partition.entry((e.site.clone(), e.date())).or_default().push(e);
+                    for e in erasures.filter(&events).iter() {
+                        by_partition.entry((e.site.clone(), e.date())).or_default().push(e.clone());
                     }
                     for ((site, date), mut events) in by_partition {
                         let dir = lake_dir.join(partition_dir(&site, date));
@@ -72,6 +84,9 @@ pub fn start(lake_dir: PathBuf, rx: Receiver<HotMsg>, stats: Arc<Stats>) -> std:
                     }
                 }
                 Ok(HotMsg::Flushed(seq)) => flushed.push((seq, Instant::now())),
+                Ok(HotMsg::Erase(rule, done)) => {
+                    let _ = done.send(erase(&written, &rule));
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
@@ -80,10 +95,27 @@ pub fn start(lake_dir: PathBuf, rx: Receiver<HotMsg>, stats: Arc<Stats>) -> std:
                     return true;
                 }
                 for path in written.remove(seq).unwrap_or_default() {
-                    let _ = std::fs::remove_file(path);
+                    if let Err(e) = std::fs::remove_file(&path)
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
+                        log::warn("could not delete a stale hot file", &[("error", &e)]);
+                    }
                 }
                 false
             });
         }
     })
+}
+
+/// Rewrites the hot files that hold rows `rule` erases. A file already gone
+/// (its partition erased whole) is skipped.
+fn erase(written: &HashMap<u64, Vec<PathBuf>>, rule: &Rule) -> std::io::Result<usize> {
+    let db = crate::erase::connection()?;
+    let mut rewritten = 0;
+    for path in written.values().flatten().filter(|p| p.exists()) {
+        if crate::erase::rewrite_file(&db, path, rule)? > 0 {
+            rewritten += 1;
+        }
+    }
+    Ok(rewritten)
 }

@@ -14,6 +14,7 @@ pub mod compactor;
 pub mod config;
 pub mod db;
 pub mod erase;
+pub mod extension;
 pub mod files;
 pub mod flusher;
 pub mod funnels;

@@ -77,6 +77,17 @@ fn compact(config: &Config) -> ExitCode {
     }
 }
 
+/// The dashboard's address as a browser on this machine reaches it (a
+/// wildcard listen address is reachable on loopback).
+fn dashboard_url(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}/", std::net::SocketAddr::new(ip, addr.port()))
+}
+
 fn serve(config: Config) -> ExitCode {
     let shutdown = Shutdown::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -114,6 +125,9 @@ fn serve(config: Config) -> ExitCode {
             ("version", &mallard_core::VERSION),
         ],
     );
+    // The last line of start-up: where to point a browser.
+    let url = dashboard_url(server.addr());
+    log::info(&format!("open {url}"), &[("url", &url)]);
     while !shutdown.is_triggered() {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -19,9 +19,6 @@ use serde_json::json;
 use crate::cache::Cache;
 use crate::pool::Pool;
 
-/// The extension, as built (`make extension`), embedded at compile time.
-const EXTENSION: &[u8] = include_bytes!(env!("MALLARD_EXTENSION_FILE"));
-
 /// A result table as the API returns it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -162,17 +159,9 @@ fn date(d: Date) -> Value {
 impl Stats {
     /// Opens the query instance (threads for every core) and loads the
     /// embedded extension into it.
-    pub fn open(data_dir: &Path, lake_dir: &Path, threads: usize, memory_limit: &str) -> io::Result<Stats> {
-        let dir = data_dir.join(".extension");
-        std::fs::create_dir_all(&dir)?;
-        // DuckDB finds the entry point by the file name: keep it exact.
-        let file = dir.join("mallard.duckdb_extension");
-        if std::fs::read(&file).map(|b| b != EXTENSION).unwrap_or(true) {
-            crate::files::write_atomic(&file, EXTENSION, 0o644)?;
-        }
+    pub fn open(lake_dir: &Path, threads: usize, memory_limit: &str) -> io::Result<Stats> {
         let con = crate::db::open(memory_limit, threads).map_err(io::Error::other)?;
-        con.execute_batch(&format!("LOAD {}", crate::db::quote(&file.to_string_lossy())))
-            .map_err(|e| io::Error::other(format!("cannot load the mallard extension: {e}")))?;
+        crate::extension::load(&con)?;
         let pool = Pool::new(con, threads.max(2)).map_err(io::Error::other)?;
         Ok(Stats { pool, cache: Cache::default(), lake: lake_dir.to_string_lossy().into_owned() })
     }

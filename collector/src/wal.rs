@@ -12,6 +12,11 @@
 //! Segment files are `<wal>/<seq:016x>.wal`, a sequence of records
 //! `[len: u32 LE][crc32: u32 LE][JSON event]`. A torn record at the end of a
 //! segment (a crash mid-write) was never acknowledged and is ignored.
+//!
+//! The writer is also the only one to rewrite segments: an erase
+//! ([`Wal::erase`]) has it rewrite every segment still on disk without the
+//! erased events (temp file, fsync, rename), and appends that arrive later
+//! are filtered by the erase's rule before they are written.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -24,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use mallard_core::event::Event;
 
+use crate::erase::{Erasures, Rule};
 use crate::files::sync_dir;
 use crate::flusher::Handoff;
 use crate::hot::HotMsg;
@@ -64,6 +70,15 @@ enum Msg {
     Append(Vec<Event>, Completion),
     /// Seal the current segment now (shutdown, tests, freshness).
     Seal(mpsc::Sender<()>),
+    /// Rewrite the segments on disk without the events `Rule` erases.
+    Erase(Rule, mpsc::Sender<io::Result<Vec<Erased>>>),
+}
+
+/// Events an erase removed from one WAL segment.
+#[derive(Debug)]
+pub struct Erased {
+    pub seq: u64,
+    pub events: Vec<Event>,
 }
 
 /// Numbers `/health/detailed` and `/metrics` show.
@@ -95,6 +110,8 @@ pub struct WalOptions {
     pub commit_window: Duration,
     /// Where to send newly committed events every `hot_interval` (freshness).
     pub hot: Option<(mpsc::Sender<HotMsg>, Duration)>,
+    /// Erase rules: appends they match are not written.
+    pub erasures: Arc<Erasures>,
 }
 
 pub fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -129,6 +146,31 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&json).to_le_bytes());
     out.extend_from_slice(&json);
+}
+
+/// Rewrites segment `path` without the events `erased` matches, crash-safely
+/// (temp file, fsync, rename over, fsync the directory): a crash leaves the
+/// old or the new file whole. Returns the removed events (none: untouched).
+pub fn rewrite_segment(path: &Path, erased: impl Fn(&Event) -> bool) -> io::Result<Vec<Event>> {
+    let (events, _) = read_segment(path)?;
+    let (removed, kept): (Vec<Event>, Vec<Event>) = events.into_iter().partition(|e| erased(e));
+    if removed.is_empty() {
+        return Ok(removed);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.erase.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
+    let mut bytes = Vec::new();
+    for e in &kept {
+        encode(e, &mut bytes);
+    }
+    {
+        let mut file = File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)?;
+    Ok(removed)
 }
 
 /// Reads every intact record of a segment; stops at the first torn or
@@ -186,6 +228,7 @@ impl Wal {
             last_group: 0,
             dir: opts.dir,
             hot: opts.hot,
+            erasures: opts.erasures,
             hot_sent: 0,
             hot_part: 0,
             last_hot: Instant::now(),
@@ -242,6 +285,19 @@ impl Wal {
         }
     }
 
+    /// Rewrites every WAL segment on disk without the events `rule` erases
+    /// and returns what it removed, per segment. The caller holds the lake
+    /// lock, so the flusher deletes no segment meanwhile; `rule` must already
+    /// be in the [`Erasures`], so later appends are filtered.
+    pub fn erase(&self, rule: Rule) -> io::Result<Vec<Erased>> {
+        let Some(tx) = self.sender() else {
+            return Err(io::Error::other("the write-ahead log has stopped"));
+        };
+        let (done_tx, done_rx) = mpsc::channel();
+        tx.send(Msg::Erase(rule, done_tx)).map_err(|_| io::Error::other("the write-ahead log has stopped"))?;
+        done_rx.recv().unwrap_or_else(|_| Err(io::Error::other("the write-ahead log has stopped")))
+    }
+
     /// Seals what is buffered and stops the writer.
     pub fn shutdown(&self) {
         self.seal();
@@ -275,6 +331,7 @@ struct Writer {
     last_group: usize,
     dir: PathBuf,
     hot: Option<(mpsc::Sender<HotMsg>, Duration)>,
+    erasures: Arc<Erasures>,
     /// Events of the current segment already sent as hot parts.
     hot_sent: usize,
     hot_part: u32,
@@ -314,6 +371,7 @@ impl Writer {
             };
             let mut appends = Vec::new();
             let mut seals = Vec::new();
+            let mut erases = Vec::new();
             let mut next = Some(first);
             // Under concurrency (the last group had company), keep gathering
             // while appends keep arriving — each within a fifth of the commit
@@ -326,6 +384,7 @@ impl Writer {
                 match msg {
                     Msg::Append(events, ack) => appends.push((events, ack)),
                     Msg::Seal(ack) => seals.push(ack),
+                    Msg::Erase(rule, done) => erases.push((rule, done)),
                 }
                 next = match (appends.len() < MAX_GROUP, deadline) {
                     (false, _) => None,
@@ -339,6 +398,9 @@ impl Writer {
             self.last_group = appends.len();
             if !appends.is_empty() {
                 self.commit(appends);
+            }
+            for (rule, done) in erases {
+                let _ = done.send(self.erase(&rule));
             }
             if !seals.is_empty()
                 || self.events.len() >= self.flush_events
@@ -355,7 +417,13 @@ impl Writer {
     }
 
     /// Writes a group of appends with one write and one fdatasync.
-    fn commit(&mut self, appends: Vec<(Vec<Event>, Completion)>) {
+    fn commit(&mut self, mut appends: Vec<(Vec<Event>, Completion)>) {
+        // Events an erase already covers are acknowledged but not stored.
+        for (events, _) in &mut appends {
+            if let std::borrow::Cow::Owned(kept) = self.erasures.filter(events) {
+                *events = kept;
+            }
+        }
         let mut bytes = Vec::with_capacity(appends.len() * 512);
         for (events, _) in &appends {
             for e in events {
@@ -421,6 +489,37 @@ impl Writer {
                 Err(e)
             }
         }
+    }
+
+    /// Rewrites every segment on disk without the events `rule` erases: the
+    /// sealed ones not yet flushed, and the current one (whose events in
+    /// memory are filtered alike, and whose file is reopened after).
+    fn erase(&mut self, rule: &Rule) -> io::Result<Vec<Erased>> {
+        let current = self.segment.as_ref().map(|s| s.seq);
+        let mut out = Vec::new();
+        for seq in list_segments(&self.dir)? {
+            let path = segment_path(&self.dir, seq);
+            let events = rewrite_segment(&path, |e| rule.matches(e))?;
+            if events.is_empty() {
+                continue;
+            }
+            if Some(seq) == current {
+                // Keep the in-memory copy equal to the file, and the count of
+                // events already sent as hot parts pointing at the same events.
+                let sent = self.events[..self.hot_sent].iter().filter(|e| !rule.matches(e)).count();
+                self.events.retain(|e| !rule.matches(e));
+                self.hot_sent = sent;
+                self.stats.buffered.store(self.events.len(), Ordering::Relaxed);
+                let file = OpenOptions::new().append(true).open(&path)?;
+                let len = file.metadata()?.len();
+                if let Some(segment) = self.segment.as_mut() {
+                    segment.file = file;
+                    segment.good_len = len;
+                }
+            }
+            out.push(Erased { seq, events });
+        }
+        Ok(out)
     }
 
     fn open_segment(&mut self) -> io::Result<()> {

@@ -21,7 +21,8 @@ fn health_endpoints() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["version"], mallard_core::VERSION);
     assert_eq!(v["buffered_events"], 0);
-    assert_eq!(v["geoip_loaded"], false);
+    // The embedded country-level database, with no setting.
+    assert_eq!((v["geoip_loaded"].as_bool(), v["geoip_source"].as_str()), (Some(true), Some("embedded")));
     assert_eq!(v["salt_rotation"], "day");
     assert!(v["last_flush"].is_string());
     assert_eq!(v["partitions"][0]["site"], "example.com");

@@ -267,9 +267,73 @@ fn security_headers_on_every_response() {
     for (what, r) in &replies[2..4] {
         assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
     }
-    // Bound to a public address without a password: a warning at start-up.
-    let open = Collector::start(&[("MALLARD_LISTEN", "0.0.0.0:0")]);
-    assert!(open.log_lines().iter().any(|l| l.contains("without a dashboard password")));
+}
+
+/// The one-time setup token a collector without a password logs at start-up.
+fn setup_token(c: &Collector) -> String {
+    c.log_lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v["setup_token"].as_str().map(str::to_string))
+        .expect("a setup token in the start-up log")
+}
+
+/// An address of this machine that is not loopback, if it has one.
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // No packet is sent: connecting a UDP socket only picks the route.
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+#[test]
+fn first_run_setup_from_another_machine_needs_the_logged_token() {
+    let c = Collector::start(&[("MALLARD_LISTEN", "0.0.0.0:0")]);
+    let token = setup_token(&c);
+    assert!(token.len() >= 32, "{token}");
+    let port = c.base.rsplit(':').next().unwrap().to_string();
+    let setup = |base: &str, headers: &[(&str, &str)], body: Value| {
+        let mut h = vec![("Content-Type", "application/json")];
+        h.extend_from_slice(headers);
+        request("POST", &format!("{base}/api/auth/setup"), &h, body.to_string().as_bytes())
+    };
+    // Another machine: the collector's own non-loopback address when it has
+    // one (the socket peer is then that address), and a client a local
+    // reverse proxy forwards (the peer is loopback, the header says who).
+    let mut elsewhere: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (c.base.clone(), vec![("X-Forwarded-For", "203.0.113.50")]),
+        (c.base.clone(), vec![("X-Real-IP", "203.0.113.50")]),
+    ];
+    if let Some(ip) = non_loopback_address() {
+        elsewhere.insert(0, (format!("http://{ip}:{port}"), vec![]));
+    }
+    for (base, headers) in &elsewhere {
+        let status = request("GET", &format!("{base}/api/auth/status"), headers, b"").json();
+        assert_eq!(status["setup_token_required"], true, "{base} {headers:?}");
+        for body in [json!({"password": PASSWORD}), json!({"password": PASSWORD, "token": "setup_guess"})] {
+            let r = setup(base, headers, body);
+            assert_eq!(r.status, 403, "{base} {headers:?}: {}", r.text());
+            assert!(r.json()["error"].as_str().unwrap().contains("setup token"));
+        }
+        // Nor may it read stats as the machine's own user could.
+        let stats = request("GET", &format!("{base}/api/stats/main?site_id=example.com"), headers, b"");
+        assert_eq!(stats.status, 403, "{base} {headers:?}");
+    }
+    let (base, headers) = &elsewhere[0];
+    let r = setup(base, headers, json!({"password": PASSWORD, "token": token}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    session(&r);
+    // Once: the password is set, and the token opens nothing any more.
+    let again = setup(base, headers, json!({"password": "another long password", "token": token}));
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(post_json(&c, "/api/auth/login", &[], &json!({"password": "another long password"})).status, 401);
+
+    // From this machine, setup needs no token, as before.
+    let local = Collector::start(&[]);
+    assert_eq!(request("GET", &local.url("/api/auth/status"), &[], b"").json()["setup_token_required"], false);
+    let r = post_json(&local, "/api/auth/setup", &[], &json!({"password": PASSWORD}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    session(&r);
 }
 
 /// Events from two visitors (two IPs); returns their visitor ids.
@@ -340,6 +404,115 @@ fn erasing_a_visitor_removes_every_row_of_theirs_and_nothing_else() {
     assert!(bad.json()["error"].as_str().unwrap().contains("from"));
 }
 
+/// Every event in a WAL segment, read by the record format the README
+/// documents (`[len u32 LE][crc32 u32 LE][JSON event]`), not by our reader.
+fn wal_events(path: &std::path::Path) -> Vec<Value> {
+    let data = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 8 <= data.len() {
+        let len = u32::from_le_bytes(data[pos..pos + 4].try_into().unwrap()) as usize;
+        let Some(body) = data.get(pos + 8..pos + 8 + len) else { break };
+        out.push(serde_json::from_slice(body).unwrap());
+        pos += 8 + len;
+    }
+    out
+}
+
+#[test]
+fn an_erase_reaches_the_lake_hot_files_and_the_write_ahead_log() {
+    // Ten events seal a segment and flush it; later ones stay in the WAL
+    // (no flush for an hour) and in hot files (every 200 ms).
+    let c = Collector::start(&[
+        ("MALLARD_TRUST_PROXY", "true"),
+        ("MALLARD_FLUSH_EVENTS", "10"),
+        ("MALLARD_FLUSH_INTERVAL", "1h"),
+        ("MALLARD_HOT_INTERVAL", "200ms"),
+    ]);
+    let send = |ip: &str, n: usize, tag: &str| {
+        secret(ip);
+        for i in 0..n {
+            let body = format!(r#"{{"n":"pageview","u":"https://example.com/{tag}{i}","d":"example.com"}}"#);
+            let r = request(
+                "POST",
+                &c.url("/api/event"),
+                &[("User-Agent", CHROME), ("X-Forwarded-For", ip), ("Content-Type", "text/plain")],
+                body.as_bytes(),
+            );
+            assert_eq!(r.status, 202);
+        }
+    };
+    let (gone_ip, kept_ip) = ("198.51.100.21", "198.51.100.22");
+    send(gone_ip, 6, "lake-a");
+    send(kept_ip, 4, "lake-b");
+    c.wait_flushed();
+    let ids = query(&c.lake(), "SELECT visitor_id FROM {lake} GROUP BY 1 ORDER BY count(*) DESC");
+    let (gone, kept) = (ids[0][0].clone(), ids[1][0].clone());
+    send(gone_ip, 4, "wal-a");
+    send(kept_ip, 3, "wal-b");
+    // Wait until the hot files hold all seven unflushed events. (Hot files of
+    // the flushed ten may still be there, within their grace period.)
+    let hot_rows = |filter: &str| -> usize {
+        walk(&c.lake())
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "hot"))
+            .map(|p| {
+                let sql = format!("SELECT count(*) FROM read_parquet('{}') WHERE {filter}", p.display());
+                scalar(&c.lake(), &sql).parse::<usize>().unwrap()
+            })
+            .sum()
+    };
+    let unflushed = "pathname LIKE '/wal-%'";
+    for _ in 0..100 {
+        if hot_rows(unflushed) == 7 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(hot_rows(unflushed), 7);
+    let wal_dir = c.data_dir.join("wal");
+    let wal_rows = |visitor: &str| -> usize {
+        walk(&wal_dir)
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+            .flat_map(|p| wal_events(p))
+            .filter(|e| e["visitor_id"].as_u64().is_some() && e["visitor_id"].as_u64() == visitor.parse().ok())
+            .count()
+    };
+    assert_eq!((wal_rows(&gone), wal_rows(&kept)), (4, 3));
+    assert_eq!(hot_rows(&format!("visitor_id = {gone} AND {unflushed}")), 4);
+
+    let r = request("DELETE", &c.url(&format!("/api/admin/erase?site_id=example.com&visitor_id={gone}")), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // 6 in the lake + 4 not yet flushed: what was really erased.
+    assert_eq!(r.json()["rows_removed"], 10, "{}", r.text());
+    assert_eq!(r.json()["unflushed_rows_removed"], 4, "{}", r.text());
+
+    // No file on disk holds a row of theirs: Parquet (lake and rollups),
+    // hot files, WAL segments. Everyone else's rows are all there.
+    for path in walk(&c.lake()) {
+        if path.extension().is_some_and(|e| e == "parquet" || e == "visits" || e == "pages" || e == "hot") {
+            let sql = format!("SELECT count(*) FROM read_parquet('{}') WHERE visitor_id = {gone}", path.display());
+            assert_eq!(scalar(&c.lake(), &sql), "0", "{}", path.display());
+        }
+    }
+    assert_eq!(hot_rows(&format!("visitor_id = {gone}")), 0);
+    assert_eq!(hot_rows(&format!("visitor_id = {kept} AND {unflushed}")), 3);
+    assert_eq!((wal_rows(&gone), wal_rows(&kept)), (0, 3));
+    assert_eq!(scalar(&c.lake(), &format!("SELECT count(*) FROM {{lake}} WHERE visitor_id = {kept}")), "4");
+    // The stats no longer count them.
+    let main = stats(&c, &[], "example.com").json();
+    assert_eq!((main["results"]["visitors"].as_u64(), main["results"]["pageviews"].as_u64()), (Some(1), Some(7)));
+
+    // After the last flush, the lake holds exactly the other visitor's events.
+    let data = c.stop();
+    let lake = data.join("lake");
+    let rows = query(&lake, "SELECT visitor_id, pathname FROM {lake} ORDER BY pathname");
+    let paths = (0..4).map(|i| format!("/lake-b{i}")).chain((0..3).map(|i| format!("/wal-b{i}")));
+    let want: Vec<Vec<String>> = paths.map(|p| vec![kept.clone(), p]).collect();
+    assert_eq!(rows, want);
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -374,7 +547,7 @@ fn retention_drops_old_partitions_and_keeps_newer_ones() {
     assert!(old.len() >= 3, "the fixture has old days");
     let c = Collector::start_in(&data, &[("MALLARD_RETENTION_DAYS", &days.to_string())]);
     let mut gone = false;
-    for _ in 0..100 {
+    for _ in 0..400 {
         gone = !lake.join("site=example.com/date=2026-11-03").exists();
         if gone {
             break;

@@ -7,11 +7,15 @@ export function Login({ status, done }) {
   const setup = !status.password_set;
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');
+  // From another machine, first-run setup needs the token in the collector's log.
+  const needsToken = setup && status.setup_token_required;
+  const [token, setToken] = useState('');
   const [error, setError] = useState('');
   const submit = (e) => {
     e.preventDefault();
     if (setup && password !== again) return setError('The passwords differ.');
-    sendJson('POST', setup ? '/api/auth/setup' : '/api/auth/login', '', { password }).then(
+    const body = needsToken ? { password, token } : { password };
+    sendJson('POST', setup ? '/api/auth/setup' : '/api/auth/login', '', body).then(
       () => done(),
       (err) => setError(err.message),
     );
@@ -23,6 +27,8 @@ export function Login({ status, done }) {
       <label>Password <input type="password" autocomplete=${setup ? 'new-password' : 'current-password'} required
         value=${password} onInput=${(e) => setPassword(e.target.value)} /></label>
       ${setup && html`<label>Again <input type="password" autocomplete="new-password" required value=${again} onInput=${(e) => setAgain(e.target.value)} /></label>`}
+      ${needsToken && html`<label>Setup token (printed in the collector's start-up log) <input required autocomplete="off"
+        value=${token} onInput=${(e) => setToken(e.target.value)} /></label>`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <button type="submit">${setup ? 'Set password' : 'Log in'}</button>
     </form>

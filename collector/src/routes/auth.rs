@@ -1,5 +1,8 @@
 //! `/api/auth/*`: first-run setup, login, logout and status.
-//! `POST /api/auth/setup {"password"}` works only while no password exists;
+//! `POST /api/auth/setup {"password"}` works only while no password exists,
+//! and from another machine only with `"token"`: the one-time setup token
+//! the collector prints in its start-up log (so whoever reaches a fresh
+//! collector on a public address first cannot claim it);
 //! `POST /api/auth/login {"password"}` answers with a session cookie
 //! (`HttpOnly; SameSite=Strict`, `Secure` with MALLARD_SECURE_COOKIES);
 //! repeated failures answer `429` with `Retry-After`.
@@ -11,6 +14,11 @@ use crate::access::{self, Principal, SESSION_COOKIE};
 use crate::app::App;
 use crate::auth::LoginError;
 use crate::http::{self, Reply, header};
+
+/// The setup token a non-local setup must carry (`"token"` in the body).
+fn setup_token(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Value>(body).ok()?["token"].as_str().map(|t| t.trim().to_string())
+}
 
 fn password(body: &[u8]) -> Result<String, Reply> {
     match serde_json::from_slice::<Value>(body) {
@@ -53,6 +61,14 @@ pub fn setup(app: &App, request: &Request, body: &[u8]) -> Reply {
     };
     if app.auth.has_password() {
         return http::error(409, "a password is already set; log in instead");
+    }
+    if !access::is_local(request) && !setup_token(body).is_some_and(|t| app.auth.is_setup_token(&t)) {
+        app.metrics.inc("mallard_login_failures_total", "", 1.0);
+        return http::error(
+            403,
+            "first-run setup from another machine needs the setup token printed in the collector's start-up log \
+             (\"token\" in the body), or set MALLARD_ADMIN_PASSWORD",
+        );
     }
     if let Err(e) = app.auth.setup(&password) {
         return http::error(400, &e);
@@ -105,6 +121,7 @@ pub fn status(app: &App, request: &Request) -> Reply {
         200,
         &json!({
             "password_set": app.auth.has_password(),
+            "setup_token_required": !app.auth.has_password() && !access::is_local(request),
             "authenticated": who.is_some(),
             "admin": who.as_ref().is_some_and(Principal::is_admin),
             "via": who.as_ref().map(|p| match p {

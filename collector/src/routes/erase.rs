@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::access::Principal;
 use crate::app::App;
-use crate::erase::{self, Rule};
+use crate::erase::Rule;
 use crate::http::{self, Reply};
 use crate::routes::stats::Params;
 
@@ -46,18 +46,14 @@ pub fn delete(app: &App, query: &str, who: &Principal) -> Reply {
         }
     };
     let rule = Rule { site: site.clone(), from, to, visitor, before: now_micros() };
-    app.erasures.add(rule.clone());
-    let outcome = {
-        let _lake = app.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
-        erase::erase(&app.config.lake_dir(), &rule)
-    };
-    app.stats.invalidate(&site);
-    match outcome {
+    match app.erase(&rule) {
         Ok(o) => {
             let details = json!({
                 "site": site, "from": from.to_string(), "to": to.to_string(),
                 "by_visitor": visitor.is_some(), "partitions": o.partitions,
-                "files_rewritten": o.files_rewritten, "rows_removed": o.rows_removed, "by": who.label(),
+                "files_rewritten": o.files_rewritten, "rows_removed": o.rows_removed,
+                "unflushed_rows_removed": o.wal_rows_removed, "wal_segments_rewritten": o.wal_segments_rewritten,
+                "hot_files_rewritten": o.hot_files_rewritten, "by": who.label(),
             });
             if let Err(e) = app.audit.record("erase", details.clone()) {
                 crate::log::error("could not write the audit log", &[("error", &e)]);

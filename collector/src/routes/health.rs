@@ -64,6 +64,7 @@ pub fn detailed(app: &App) -> Reply {
             "last_flush_error": last_error,
             "partitions": partitions,
             "geoip_loaded": app.pipeline.geoip.is_some(),
+            "geoip_source": app.pipeline.geoip.as_ref().map(|g| g.source()),
             "salt_rotation": app.pipeline.salts.rotation().to_string(),
             "salts_kept": app.pipeline.salts.periods().len(),
         }),
