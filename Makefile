@@ -28,8 +28,8 @@ DUCKDB_CLI          := $(VENV_REF)/bin/duckdb
 INSTALL_DIR         := $(HOME)/.duckdb/extensions/v$(DUCKDB_VERSION)/$(PLATFORM)
 
 PHONY_DASHBOARD := dashboard-vendor dashboard-vendor-check dashboard-size fuzz reliability
-.PHONY: $(PHONY_DASHBOARD) help extension libduckdb collector run script-size install test fmt-check clippy unit-test \
-        sql-test load-test browser-test bench doc venvs fixtures clean valgrind
+.PHONY: $(PHONY_DASHBOARD) help extension libduckdb geoip collector run script-size install test fmt-check clippy unit-test \
+        sql-test load-test browser-test bench doc venvs fixtures clean valgrind build-deps test-deps
 
 help:
 	@echo "make run        build and start the collector (embedded defaults, no config needed)"
@@ -39,16 +39,30 @@ help:
 	@echo "make bench      benchmarks"
 	@echo "make reliability  quick crash, disk-full, soak and fuzz runs; make fuzz, make valgrind: the long ones"
 
+# --- system tools ----------------------------------------------------------
+# test/install.sh is the one place that installs them (apt-get, as root or
+# with sudo); without the rights it says in one line what to install.
+build-deps:
+	@bash test/install.sh build
+test-deps:
+	@bash test/install.sh test
+
 # --- the extension ---------------------------------------------------------
 # A separate cargo invocation and workspace (extension/): it builds DuckDB's
 # bindings with `loadable-extension`, which must never be unified with the
 # linked DuckDB the collector uses.
 extension: $(EXTENSION)
-$(EXTENSION): FORCE
+# The shipped file carries symbols but no debug info (4 MB instead of 18):
+# the debug info is split off into $(EXTENSION).debug, which perf and gdb
+# find through the file's .gnu_debuglink.
+$(EXTENSION): build-deps FORCE
 	@mkdir -p $(BUILD)
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo build --release --lib --bin footer
-	$(EXT_TARGET_DIR)/release/footer $(EXT_TARGET_DIR)/release/libmallard.so $@
-	@echo "built $@"
+	objcopy --only-keep-debug $(EXT_TARGET_DIR)/release/libmallard.so $@.debug
+	objcopy --strip-debug --add-gnu-debuglink=$@.debug $(EXT_TARGET_DIR)/release/libmallard.so \
+	  $(EXT_TARGET_DIR)/release/libmallard.stripped.so
+	$(EXT_TARGET_DIR)/release/footer $(EXT_TARGET_DIR)/release/libmallard.stripped.so $@
+	@echo "built $@ ($$(du -k $@ | cut -f1) KB; debug info in $(notdir $@).debug)"
 
 install: $(EXTENSION)
 	mkdir -p $(INSTALL_DIR)
@@ -71,16 +85,37 @@ else
 	@test -e $(DUCKDB_LIB_DIR)/libduckdb.so || { echo "DUCKDB_LIB_DIR=$(DUCKDB_LIB_DIR) holds no libduckdb.so"; exit 1; }
 endif
 
+# --- the default GeoIP database the collector embeds ------------------------
+# Country level, from the npm package @ip-location-db/geo-whois-asn-country-mmdb
+# (CC0-1.0; built from RIR data the NRO publishes under CC BY 4.0). The
+# checksum pins the exact file; MALLARD_GEOIP_DB (a City database) overrides it.
+GEOIP_NPM           := geo-whois-asn-country-mmdb-2.3.2026061719.tgz
+GEOIP_URL           := https://registry.npmjs.org/@ip-location-db/geo-whois-asn-country-mmdb/-/$(GEOIP_NPM)
+GEOIP_SHA256        := 91757a1b06cdcd1955f292e4c4cfc54e091204f998e159a3187f7a2ef3724be0
+GEOIP_DB            := $(BUILD)/geoip/geo-whois-asn-country.mmdb
+export MALLARD_GEOIP_DEFAULT_FILE := $(GEOIP_DB)
+geoip: $(GEOIP_DB)
+$(GEOIP_DB):
+	@mkdir -p $(MALLARD_CACHE)/downloads $(dir $@)
+	@tgz=$(MALLARD_CACHE)/downloads/$(GEOIP_NPM); \
+	if ! echo "$(GEOIP_SHA256)  $$tgz" | sha256sum -c --status 2>/dev/null; then \
+	  echo "fetching $(GEOIP_URL)"; \
+	  curl -fsSL --retry 3 -o $$tgz.part $(GEOIP_URL) && mv $$tgz.part $$tgz; \
+	fi; \
+	echo "$(GEOIP_SHA256)  $$tgz" | sha256sum -c --quiet || { echo "checksum mismatch for $$tgz"; rm -f $$tgz; exit 1; }; \
+	tar -xzf $$tgz -C $(dir $@) --strip-components=1 package/geo-whois-asn-country.mmdb package/NRO_LICENSE package/package.json
+	@touch $@
+
 # --- the collector ---------------------------------------------------------
 # Links the prebuilt libduckdb.so by default (DUCKDB_LIB_DIR, rpath set by
 # collector/build.rs); `make collector BUNDLED=1` compiles DuckDB from source
 # into a static binary instead.
 # The collector embeds the extension (its stats API runs the same SQL).
 ifdef BUNDLED
-collector: script-size dashboard-size $(EXTENSION)
+collector: build-deps script-size dashboard-size $(EXTENSION) $(GEOIP_DB)
 	cargo build --release -p mallard-collector --features bundled
 else
-collector: libduckdb script-size dashboard-size $(EXTENSION)
+collector: build-deps libduckdb script-size dashboard-size $(EXTENSION) $(GEOIP_DB)
 	cargo build --release -p mallard-collector
 endif
 
@@ -115,14 +150,14 @@ script-size:
 	echo "tracking/script.js: $$size bytes gzipped (limit $(SCRIPT_MAX_GZ))"
 
 # --- checks ----------------------------------------------------------------
-test: fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test
+test: test-deps fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test
 	@echo "make test: all checks passed"
 
 fmt-check:
 	cargo fmt --all --check
 	cd extension && cargo fmt --all --check
 
-clippy: libduckdb $(EXTENSION)
+clippy: libduckdb $(EXTENSION) $(GEOIP_DB)
 	cargo clippy --workspace --all-targets -- -D warnings
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo clippy --all-targets -- -D warnings
 
@@ -131,9 +166,10 @@ GEOIP_TEST_DB = $(shell $(VENV_REF)/bin/python -c 'import _maxminddb_geolite2 as
 # The collector's HTTP tests leave their log lines and the secrets they used
 # in $(TEST_LOGS); the log scan then proves no secret reached a log.
 TEST_LOGS := $(BUILD)/test-logs
-unit-test: libduckdb venvs $(EXTENSION)
+unit-test: libduckdb venvs $(EXTENSION) $(GEOIP_DB)
 	rm -rf $(TEST_LOGS)
-	MALLARD_TEST_LOG_DIR=$(TEST_LOGS) MALLARD_TEST_PYTHON=$(VENV_REF)/bin/python MALLARD_TEST_GEOIP_DB=$(GEOIP_TEST_DB) cargo test --workspace
+	MALLARD_TEST_LOG_DIR=$(TEST_LOGS) MALLARD_TEST_PYTHON=$(VENV_REF)/bin/python MALLARD_TEST_GEOIP_DB=$(GEOIP_TEST_DB) \
+	  MALLARD_TEST_DEFAULT_GEOIP_DB=$(GEOIP_DB) cargo test --workspace
 	python3 test/logscan.py $(TEST_LOGS)
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) cargo test
 
@@ -142,7 +178,7 @@ test/browser/node_modules/.ok: test/browser/package-lock.json
 	cd test/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
-browser-test: test/browser/node_modules/.ok venvs libduckdb $(EXTENSION)
+browser-test: test-deps test/browser/node_modules/.ok venvs libduckdb $(EXTENSION) $(GEOIP_DB)
 	cargo build -p mallard-collector
 	@command -v $(CHROMIUM) >/dev/null || { echo "browser-test needs Chromium at $(CHROMIUM) (apt-get install chromium)"; exit 1; }
 	cd test/browser && CHROMIUM=$(CHROMIUM) MALLARD_COLLECTOR_BIN=$(CARGO_TARGET_DIR)/debug/mallard-collector \
@@ -169,7 +205,7 @@ $(SQLTEST): FORCE
 # The SQL suite on both supported Python hosts, against the very same file.
 SQL_TEST_ENV = MALLARD_EXT=$(EXTENSION) FIXTURE_LAKE=$(CURDIR)/test/fixtures/lake \
   MALLARD_COLLECTOR=$(CARGO_TARGET_DIR)/debug/mallard-collector MALLARD_DUCKDB_CLI=$(DUCKDB_CLI)
-sql-test: $(EXTENSION) $(SQLTEST) venvs libduckdb
+sql-test: $(EXTENSION) $(SQLTEST) venvs libduckdb $(GEOIP_DB)
 	cargo build -p mallard-collector
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_REF)/bin/python test/sql/*.test
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
@@ -240,14 +276,14 @@ reliability: collector venvs
 # `make valgrind`: the whole SQL suite with its DuckDB host under valgrind
 # memcheck (slow: about an hour here); fails on any error in a mallard frame.
 VALGRIND_LOG_DIR ?= $(BUILD)/valgrind
-valgrind: $(EXTENSION) $(SQLTEST) venvs libduckdb
+valgrind: $(EXTENSION) $(SQLTEST) venvs libduckdb $(GEOIP_DB)
 	@command -v valgrind >/dev/null || { echo "valgrind: apt-get install valgrind"; exit 1; }
 	rm -rf $(VALGRIND_LOG_DIR) && mkdir -p $(VALGRIND_LOG_DIR)
 	$(SQL_TEST_ENV) VALGRIND_LOG_DIR=$(VALGRIND_LOG_DIR) VALGRIND_PYTHON=$(VENV_REF)/bin/python \
 	  $(SQLTEST) --python test/reliability/valgrind_host.sh test/sql/*.test; suite=$$?; \
 	  python3 test/reliability/valgrind.py $(VALGRIND_LOG_DIR) && exit $$suite
 
-doc: libduckdb $(EXTENSION)
+doc: libduckdb $(EXTENSION) $(GEOIP_DB)
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 	cd extension && CARGO_TARGET_DIR=$(EXT_TARGET_DIR) RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
 
