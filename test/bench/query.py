@@ -24,62 +24,72 @@ START, END = "2026-10-01", "2026-10-30"
 # Hand-written SQL over raw events: the definitions in the README, written
 # the way an analyst would, without the extension.
 RAW = "read_parquet('{lake}/site=bench.example/*/*.parquet', hive_partitioning = false)"
-EVENTS = f"""(SELECT * FROM {RAW} WHERE ts >= DATE '{START}' AND ts < DATE '{END}' + 1 AND name <> 'engagement')"""
-VISITS = f"""(SELECT visit_id, any_value(visitor_id) AS visitor_id, min(ts) AS s, max(ts) AS e,
+IN_RANGE = f"ts >= DATE '{START}' AND ts < DATE '{END}' + 1"
+EVENTS = f"""(SELECT * FROM {RAW} WHERE {IN_RANGE} AND name <> 'engagement')"""
+
+
+def visits_of(events: str) -> str:
+    return f"""(SELECT visit_id, any_value(visitor_id) AS visitor_id, min(ts) AS s, max(ts) AS e,
        count(*) FILTER (name = 'pageview') AS pv, count(*) AS n,
        count(*) FILTER (name <> 'pageview' AND interactive IS NOT false) AS ia,
        arg_min_null(coalesce(utm_source, referrer_source), ts) AS source,
        arg_min_null(browser, ts) AS browser, arg_min_null(os, ts) AS os,
        arg_min_null(device, ts) AS device, arg_min_null(country, ts) AS country,
        arg_min_null(pathname, ts) FILTER (name = 'pageview') AS entry_page
-    FROM {EVENTS} GROUP BY visit_id)"""
+    FROM {events} GROUP BY visit_id)"""
 
 
-def visit_breakdown(attr: str) -> str:
-    return f"""SELECT coalesce({attr}, '(none)') AS value, count(DISTINCT visitor_id) AS visitors, count(*) AS visits,
-        sum(pv) AS pageviews, 100.0 * count(*) FILTER (pv = 1 AND ia = 0) / count(*) AS bounce_rate,
-        avg(epoch(e) - epoch(s)) AS visit_duration
-        FROM {VISITS} GROUP BY 1 ORDER BY visitors DESC, value LIMIT 10"""
+VISITS = visits_of(EVENTS)
 
 
-CALLS = [
-    ("metrics",
-     f"SELECT * FROM mallard_metrics('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}')",
-     f"""SELECT count(DISTINCT visitor_id), count(*), sum(pv), sum(n), sum(pv) / count(*),
-         100.0 * count(*) FILTER (pv = 1 AND ia = 0) / count(*), avg(epoch(e) - epoch(s)) FROM {VISITS}"""),
-    ("timeseries (day)",
-     f"SELECT * FROM mallard_timeseries('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}')",
-     f"""WITH ev AS (SELECT date_trunc('day', ts) AS d, count(DISTINCT visitor_id) AS visitors,
-                         count(*) FILTER (name = 'pageview') AS pageviews, count(*) AS events FROM {EVENTS} GROUP BY 1),
-          v AS (SELECT date_trunc('day', s) AS d, count(*) AS visits, 100.0 * count(*) FILTER (pv = 1 AND ia = 0) / count(*) AS b,
-                       avg(epoch(e) - epoch(s)) AS dur FROM {VISITS} GROUP BY 1)
-         SELECT d, visitors, visits, pageviews, events, b, dur FROM ev JOIN v USING (d) ORDER BY d"""),
-    ("breakdown event:page",
-     f"SELECT * FROM mallard_breakdown('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}', 'event:page')",
-     f"""WITH p AS (SELECT pathname AS value, count(DISTINCT visitor_id) AS visitors, count(*) AS pageviews
-                    FROM {EVENTS} WHERE name = 'pageview' GROUP BY 1 ORDER BY visitors DESC, value LIMIT 10),
-          g AS (SELECT pathname AS value, visitor_id, sum(engaged_ms) AS ms, max(scroll_depth) AS sd
-                FROM {RAW} WHERE ts >= DATE '{START}' AND ts < DATE '{END}' + 1 AND name = 'engagement'
-                  AND pathname IN (SELECT value FROM p) GROUP BY 1, 2)
-         SELECT p.value, p.visitors, p.pageviews, q.seconds / p.pageviews, q.depth
-         FROM p LEFT JOIN (SELECT value, sum(ms) / 1000.0 AS seconds, avg(sd) AS depth FROM g GROUP BY value) q USING (value)
-         ORDER BY p.visitors DESC, p.value"""),
-    ("breakdown visit:entry_page",
-     f"SELECT * FROM mallard_breakdown('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}', 'visit:entry_page')",
-     visit_breakdown("entry_page")),
-    ("breakdown visit:source",
-     f"SELECT * FROM mallard_breakdown('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}', 'visit:source')",
-     visit_breakdown("source")),
-    ("breakdown visit:browser",
-     f"SELECT * FROM mallard_breakdown('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}', 'visit:browser')",
-     visit_breakdown("browser")),
-    ("breakdown visit:os",
-     f"SELECT * FROM mallard_breakdown('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}', 'visit:os')",
-     visit_breakdown("os")),
-    ("breakdown visit:country",
-     f"SELECT * FROM mallard_breakdown('{{lake}}', '{SITE}', DATE '{START}', DATE '{END}', 'visit:country')",
-     visit_breakdown("country")),
-]
+def calls(events: str, visits: str, engagement_of: str, suffix: str) -> list:
+    """The dashboard's calls over `events`/`visits` (hand-written) and with
+    `suffix` (named parameters) on the mallard_* side."""
+
+    def visit_breakdown(attr: str) -> str:
+        return f"""SELECT coalesce({attr}, '(none)') AS value, count(DISTINCT visitor_id) AS visitors, count(*) AS visits,
+            sum(pv) AS pageviews, 100.0 * count(*) FILTER (pv = 1 AND ia = 0) / count(*) AS bounce_rate,
+            avg(epoch(e) - epoch(s)) AS visit_duration
+            FROM {visits} GROUP BY 1 ORDER BY visitors DESC, value LIMIT 10"""
+
+    dated = f"'{{lake}}', '{SITE}', DATE '{START}', DATE '{END}'"
+    out = [
+        ("metrics",
+         f"SELECT * FROM mallard_metrics({dated}{suffix})",
+         f"""SELECT count(DISTINCT visitor_id), count(*), sum(pv), sum(n), sum(pv) / count(*),
+             100.0 * count(*) FILTER (pv = 1 AND ia = 0) / count(*), avg(epoch(e) - epoch(s)) FROM {visits}"""),
+        ("timeseries (day)",
+         f"SELECT * FROM mallard_timeseries({dated}{suffix})",
+         f"""WITH ev AS (SELECT date_trunc('day', ts) AS d, count(DISTINCT visitor_id) AS visitors,
+                             count(*) FILTER (name = 'pageview') AS pageviews, count(*) AS events FROM {events} GROUP BY 1),
+              v AS (SELECT date_trunc('day', s) AS d, count(*) AS visits, 100.0 * count(*) FILTER (pv = 1 AND ia = 0) / count(*) AS b,
+                           avg(epoch(e) - epoch(s)) AS dur FROM {visits} GROUP BY 1)
+             SELECT d, visitors, visits, pageviews, events, b, dur FROM ev JOIN v USING (d) ORDER BY d"""),
+        ("breakdown event:page",
+         f"SELECT * FROM mallard_breakdown({dated}, 'event:page'{suffix})",
+         f"""WITH p AS (SELECT pathname AS value, count(DISTINCT visitor_id) AS visitors, count(*) AS pageviews
+                        FROM {events} WHERE name = 'pageview' GROUP BY 1 ORDER BY visitors DESC, value LIMIT 10),
+              g AS (SELECT pathname AS value, visitor_id, sum(engaged_ms) AS ms, max(scroll_depth) AS sd
+                    FROM {RAW} WHERE {IN_RANGE} AND name = 'engagement' {engagement_of}
+                      AND pathname IN (SELECT value FROM p) GROUP BY 1, 2)
+             SELECT p.value, p.visitors, p.pageviews, q.seconds / p.pageviews, q.depth
+             FROM p LEFT JOIN (SELECT value, sum(ms) / 1000.0 AS seconds, avg(sd) AS depth FROM g GROUP BY value) q USING (value)
+             ORDER BY p.visitors DESC, p.value"""),
+    ]
+    for attr in ["entry_page", "source", "browser", "os", "country"]:
+        out.append((f"breakdown visit:{attr}",
+                    f"SELECT * FROM mallard_breakdown({dated}, 'visit:{attr}'{suffix})",
+                    visit_breakdown(attr)))
+    return out
+
+
+CALLS = calls(EVENTS, VISITS, "", "")
+# The same view filtered by one visit dimension, as a dashboard click makes
+# it: whole visits whose country is DE, and their events.
+DE_VISITS = f"(SELECT * FROM {VISITS} WHERE country = 'DE')"
+DE_EVENTS = f"(SELECT * FROM {EVENTS} WHERE visit_id IN (SELECT visit_id FROM {DE_VISITS}))"
+FILTERED = calls(DE_EVENTS, DE_VISITS, f"AND visit_id IN (SELECT visit_id FROM {DE_VISITS})",
+                 ", filters := ['visit:country == DE']")
 
 
 def timed(con, sql: str, runs: int = 3) -> tuple[float, list]:
@@ -122,15 +132,17 @@ def main() -> None:
           f"(mallard-collector compact); DuckDB {duckdb.__version__}, {os.cpu_count()} threads")
     con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
     con.execute(f"LOAD '{extension}'")
-    total_m = total_h = 0.0
-    print(f"  {'call':28} {'mallard_*':>10} {'hand-written':>13} {'ratio':>7}  same answer")
-    for name, ours, hand in CALLS:
-        tm, rm = timed(con, ours.format(lake=lake))
-        th, rh = timed(con, hand.format(lake=lake))
-        total_m += tm
-        total_h += th
-        print(f"  {name:28} {tm * 1000:8.0f} ms {th * 1000:10.0f} ms {tm / th:7.2f}  {'yes' if same(rm, rh) else 'NO'}")
-    print(f"  {'whole set, one after another':28} {total_m * 1000:8.0f} ms {total_h * 1000:10.0f} ms {total_m / total_h:7.2f}")
+    for title, calls_ in [("the first render's calls", CALLS), ("filtered by visit:country == DE", FILTERED)]:
+        total_m = total_h = 0.0
+        print(f"  {title}")
+        print(f"  {'call':28} {'mallard_*':>10} {'hand-written':>13} {'ratio':>7}  same answer")
+        for name, ours, hand in calls_:
+            tm, rm = timed(con, ours.format(lake=lake))
+            th, rh = timed(con, hand.format(lake=lake))
+            total_m += tm
+            total_h += th
+            print(f"  {name:28} {tm * 1000:8.0f} ms {th * 1000:10.0f} ms {tm / th:7.2f}  {'yes' if same(rm, rh) else 'NO'}")
+        print(f"  {'whole set, one after another':28} {total_m * 1000:8.0f} ms {total_h * 1000:10.0f} ms {total_m / total_h:7.2f}")
     # The dashboard sends its calls at once: time them concurrently too.
     errors = []
 
