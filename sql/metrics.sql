@@ -1,7 +1,7 @@
 -- mallard_metrics: one row of the headline numbers.
 -- bounce: a visit with exactly one pageview and no interactive custom event.
 WITH {{visits_ctes}}
-SELECT count(DISTINCT visitor_id) AS visitors,
+SELECT mallard_uniq_exact(visitor_id) AS visitors,
        count(*) AS visits,
        coalesce(sum(pageviews), 0)::BIGINT AS pageviews,
        coalesce(sum(events), 0)::BIGINT AS events,
