@@ -25,6 +25,8 @@ const VISIT_FIRST: &str = include_str!("../../sql/visit_first.sql");
 const VISIT_COUNTS: &str = include_str!("../../sql/visit_counts.sql");
 const PAGE_ROWS: &str = include_str!("../../sql/page_rows.sql");
 const MERGED_VISITS: &str = include_str!("../../sql/merged_visits.sql");
+const VISIT_MERGE: &str = include_str!("../../sql/visit_merge.sql");
+const ROLLUP_VISIT_ATTRIBUTES: &str = include_str!("../../sql/rollup_visit_attributes.sql");
 const BY_EVENTS: &str = include_str!("../../sql/by_events.sql");
 const BY_EVENTS_ROWS: &str = include_str!("../../sql/by_events_rows.sql");
 const BREAKDOWN_PAGE_ROWS: &str = include_str!("../../sql/breakdown_page_rows.sql");
@@ -453,13 +455,18 @@ fn lake_columns(present: &[String]) -> String {
         .join(", ")
 }
 
+/// Whether the scope is whole UTC days, the grain of the partitions'
+/// rollups: then a visit's rows in them are all its events in the scope.
+fn whole_utc_days(scope: &Scope) -> bool {
+    let utc = scope.timezone.as_deref().is_none_or(|tz| matches!(tz, "UTC" | "Etc/UTC"));
+    utc && scope.start.is_some() && scope.end.is_some()
+}
+
 /// Whether a report can use the partitions' rollups: whole UTC days, no
 /// event-level filter, and a report made of visits (or of pages, unfiltered).
 fn rollup_path(report: &Report, scope: &Scope) -> bool {
-    let utc = scope.timezone.as_deref().is_none_or(|tz| matches!(tz, "UTC" | "Etc/UTC"));
     let event_filters = scope.filters.iter().any(|f| f.dimension.level() == Level::Event);
-    let dated = scope.start.is_some() && scope.end.is_some();
-    utc && dated
+    whole_utc_days(scope)
         && !event_filters
         && match report {
             Report::Metrics | Report::Sessions { .. } => true,
@@ -480,16 +487,18 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         b.param("tz".into(), Param::Varchar(tz.clone()));
     }
     let mut v: BTreeMap<&str, String> = BTreeMap::new();
-    let from = if files.is_empty() {
-        format!("(SELECT {} LIMIT 0)", lake_columns(&[]))
-    } else {
-        format!(
-            "(SELECT {} FROM read_parquet({}, union_by_name = true, hive_partitioning = false))",
-            lake_columns(&source.columns),
-            file_list(files)
-        )
+    let relation = |files: &[String]| {
+        if files.is_empty() {
+            format!("(SELECT {} LIMIT 0)", lake_columns(&[]))
+        } else {
+            format!(
+                "(SELECT {} FROM read_parquet({}, union_by_name = true, hive_partitioning = false))",
+                lake_columns(&source.columns),
+                file_list(files)
+            )
+        }
     };
-    v.insert("source", from);
+    v.insert("source", relation(files));
     v.insert(
         "site",
         match &scope.site {
@@ -530,7 +539,17 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
     v.insert("event_filters", event_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
     let attributes =
         matches!(report, Report::Sessions { .. } | Report::Breakdown { dimension: Dimension::Visit(..), .. });
+    // A report that reads events over whole UTC days of one site takes the
+    // visits' attributes (for visit filters and visit dimensions) from the
+    // rollups, one row per visit, instead of working them out from every
+    // event with a hash aggregate: about 3x faster at 10M events (measured
+    // in ARCHITECTURE.md).
     let needs_attributes = !visit_conditions.is_empty() || attributes;
+    let attributes_from_rollups = needs_attributes
+        && !rollups
+        && scope.site.is_some()
+        && whole_utc_days(scope)
+        && source.partitions.iter().any(|p| p.rollup.is_some());
     v.insert(
         "visit_filter",
         if visit_conditions.is_empty() {
@@ -542,7 +561,15 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
     v.insert("scope", body(SCOPE));
     v.insert("visit_first", body(VISIT_FIRST));
     v.insert("visit_counts", body(VISIT_COUNTS));
-    v.insert("visit_attributes", if needs_attributes { format!("{},", body(VISIT_ATTRIBUTES)) } else { String::new() });
+    v.insert(
+        "visit_attributes",
+        match (needs_attributes, attributes_from_rollups) {
+            (true, true) => format!("{},", body(ROLLUP_VISIT_ATTRIBUTES)),
+            (true, false) => format!("{},", body(VISIT_ATTRIBUTES)),
+            _ => String::new(),
+        },
+    );
+    v.insert("visit_merge", body(VISIT_MERGE));
     v.insert("ev", body(EV));
     v.insert("visits", body(VISITS));
     v.insert("attribute_columns", if attributes { ", a.* EXCLUDE (visit_id)".into() } else { String::new() });
@@ -550,23 +577,32 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         "attribute_join",
         if attributes { "JOIN visit_attributes a USING (visit_id)".into() } else { String::new() },
     );
-    if rollups {
+    if rollups || attributes_from_rollups {
         // Visits from rollups (one scan over all of them), and on the fly
         // for partitions without one.
-        let rollups = source.rollups();
+        let rollup_files = source.rollups();
         let scan = |files: Vec<String>| {
             format!("SELECT * FROM read_parquet({}, hive_partitioning = false)", file_list(&files))
         };
-        let mut visits = vec![visit_rows("scope")];
+        // On the fly: from the scope, which on the rollup path holds only
+        // the partitions without one; else from those partitions' files.
+        let fresh = if rollups {
+            "scope".to_string()
+        } else {
+            format!("(SELECT * FROM {} WHERE {} AND {})", relation(&source.files(true)), v["site"], v["range"])
+        };
+        let mut visits = vec![visit_rows(&fresh)];
         let mut pages = vec![fill(&body(PAGE_ROWS), &BTreeMap::from([("events", "scope".to_string())]))];
-        if !rollups.is_empty() {
-            visits.insert(0, scan(rollups.iter().map(|(v, _)| v.clone()).collect()));
-            pages.insert(0, scan(rollups.iter().map(|(_, p)| p.clone()).collect()));
+        if !rollup_files.is_empty() {
+            visits.insert(0, scan(rollup_files.iter().map(|(v, _)| v.clone()).collect()));
+            pages.insert(0, scan(rollup_files.iter().map(|(_, p)| p.clone()).collect()));
         }
         v.insert("visit_row_sources", visits.join("\nUNION ALL\n"));
         v.insert("page_row_sources", pages.join("\nUNION ALL\n"));
         v.insert("visit_conditions", visit_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
         v.insert("visits_ctes", format!("{}, {}", body(SCOPE), body(MERGED_VISITS)));
+    }
+    if rollups {
         v.insert(
             "row_filter",
             if visit_conditions.is_empty() {
@@ -742,6 +778,42 @@ mod tests {
         assert!(
             q.sql.contains("CAST(NULL AS UTINYINT) AS scroll_depth") && q.sql.contains("CAST(site AS VARCHAR) AS site")
         );
+    }
+
+    #[test]
+    fn reports_over_events_take_visit_attributes_from_the_rollups_over_whole_utc_days() {
+        let mut s = scope();
+        s.filters = vec![filter::parse("visit:country == DE").unwrap()];
+        let source = Source {
+            partitions: vec![
+                crate::lake::PartitionFiles {
+                    files: vec!["a.parquet".into()],
+                    rollup: Some(("a.v".into(), "a.p".into())),
+                },
+                crate::lake::PartitionFiles { files: vec!["b.parquet".into()], rollup: None },
+            ],
+            columns: vec!["site".into(), "ts".into()],
+        };
+        let page = Report::Breakdown { dimension: Dimension::parse("event:page").unwrap(), top: None };
+        let q = build(&page, &s, &source).unwrap();
+        assert!(q.sql.contains("visit_attributes AS (") && q.sql.contains("FROM visit_rows"), "{}", q.sql);
+        // Rollups where they exist, the events of the other partitions on the fly.
+        assert!(q.sql.contains("read_parquet(['a.v']") && q.sql.contains("read_parquet(['b.parquet']"), "{}", q.sql);
+        // A visit breakdown narrowed by an event filter too.
+        s.filters = vec![filter::parse("event:page == /").unwrap()];
+        let browser = Report::Breakdown { dimension: Dimension::parse("visit:browser").unwrap(), top: None };
+        assert!(build(&browser, &s, &source).unwrap().sql.contains("read_parquet(['a.v']"));
+        // A local day cuts UTC days, and a lake without rollups has nothing
+        // to offer: the attributes come from the events.
+        s.timezone = Some("Asia/Kolkata".into());
+        let q = build(&page, &s, &source).unwrap();
+        assert!(!q.sql.contains("FROM visit_rows") && !q.sql.contains("'a.v'"), "{}", q.sql);
+        let q = build(&browser, &scope_with(&["event:page == /"]), &src("a.parquet")).unwrap();
+        assert!(q.sql.contains("visit_attributes AS (") && !q.sql.contains("FROM visit_rows"), "{}", q.sql);
+    }
+
+    fn scope_with(filters: &[&str]) -> Scope {
+        Scope { filters: filters.iter().map(|f| filter::parse(f).unwrap()).collect(), ..scope() }
     }
 
     #[test]
