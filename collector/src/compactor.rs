@@ -79,9 +79,9 @@ pub fn merge(db: &Connection, dir: &Path, files: &[LakeFile]) -> io::Result<Lake
     let tmp = dir.join(format!(".{name}.tmp"));
     let path = dir.join(&name);
     db.execute_batch(&format!(
-        "COPY (SELECT {select} FROM {source} ORDER BY visitor_id, ts) TO {} \
-         (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000, KV_METADATA {{'mallard.lake_format': '1'}})",
-        quote(&tmp.to_string_lossy())
+        "COPY (SELECT {select} FROM {source} ORDER BY visitor_id, ts) TO {} {}",
+        quote(&tmp.to_string_lossy()),
+        crate::lake_writer::copy_options()
     ))
     .map_err(to_io)?;
     std::fs::File::open(&tmp)?.sync_all()?;
@@ -147,8 +147,9 @@ pub fn write_rollups(db: &Connection, partition: &Partition) -> io::Result<bool>
     {
         let tmp = partition.dir.join(format!(".{name}.tmp"));
         db.execute_batch(&format!(
-            "COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO {} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)",
-            quote(&tmp.to_string_lossy())
+            "COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO {} {}",
+            quote(&tmp.to_string_lossy()),
+            crate::lake_writer::copy_options()
         ))
         .map_err(to_io)?;
         std::fs::File::open(&tmp)?.sync_all()?;

@@ -126,12 +126,10 @@ pub fn rewrite_file(db: &Connection, path: &Path, rule: &Rule) -> io::Result<u64
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.erase.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
     db.execute_batch(&format!(
-        "COPY (SELECT * FROM read_parquet({}) WHERE NOT ({erased})) TO {} \
-         (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {}, KV_METADATA {{'mallard.lake_format': '{}'}})",
+        "COPY (SELECT * FROM read_parquet({}) WHERE NOT ({erased})) TO {} {}",
         quote(&shown),
         quote(&tmp.to_string_lossy()),
-        crate::lake_writer::ROW_GROUP_ROWS,
-        mallard_core::event::LAKE_FORMAT_VERSION,
+        crate::lake_writer::copy_options(),
     ))
     .map_err(to_io)?;
     std::fs::File::open(&tmp)?.sync_all()?;

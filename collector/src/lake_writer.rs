@@ -25,6 +25,18 @@ use crate::files::sync_dir;
 /// Rows per row group at most.
 pub const ROW_GROUP_ROWS: usize = 1_000_000;
 
+/// The Parquet key-value metadata key that records a file's lake format.
+pub const FORMAT_KEY: &str = "mallard.lake_format";
+
+/// The `COPY … TO` options of every lake file DuckDB writes (merges, rollups,
+/// erase rewrites): the compression, row groups and format version of a flush.
+pub fn copy_options() -> String {
+    format!(
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, \
+         KV_METADATA {{'{FORMAT_KEY}': '{LAKE_FORMAT_VERSION}'}})"
+    )
+}
+
 fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
         ColumnType::Varchar => DataType::Utf8,
@@ -152,10 +164,7 @@ pub fn write_named(dir: &Path, name: &str, events: &mut [Event], durable: bool) 
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(to_io)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "mallard.lake_format".into(),
-            LAKE_FORMAT_VERSION.to_string(),
-        )]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(FORMAT_KEY.into(), LAKE_FORMAT_VERSION.to_string())]))
         .build();
     let file = File::create(&tmp)?;
     let mut writer = ArrowWriter::try_new(file, Arc::new(schema()), Some(props)).map_err(to_io)?;

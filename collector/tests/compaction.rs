@@ -130,4 +130,13 @@ fn a_closed_day_becomes_one_file_and_a_crashed_merge_reads_once() {
     c.stop();
     assert_eq!(scalar(&lake_dir, "SELECT count(*) FROM {lake}"), "30");
     assert_eq!(scalar(&lake_dir, "SELECT count(DISTINCT pathname) FROM {lake}"), "30");
+    // The merged file and its rollups record the lake format, as a flush does.
+    for ext in ["parquet", "visits", "pages"] {
+        let sql = format!(
+            "SELECT list(DISTINCT decode(value)) FROM parquet_kv_metadata('{}/*.{ext}') \
+             WHERE decode(key) = 'mallard.lake_format'",
+            dir.display()
+        );
+        assert_eq!(scalar(&lake_dir, &sql), "[1]", "{ext}");
+    }
 }
