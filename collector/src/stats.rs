@@ -187,69 +187,51 @@ impl Stats {
         self.cache.invalidate(site);
     }
 
-    /// The SQL and parameters of a request: a call of one `mallard_*` function.
-    pub fn sql(&self, r: &Request) -> (String, Vec<Value>) {
-        // duckdb-rs binds no LIST parameters: one placeholder per filter.
-        let placeholders = vec!["CAST(? AS VARCHAR)"; r.filters.len()].join(", ");
-        let filters: Vec<Value> = r.filters.iter().map(|f| Value::Text(f.clone())).collect();
-        let tz = r.timezone.clone().map_or(Value::Null, Value::Text);
-        let top = |t: Option<u64>| t.map_or(Value::Null, |t| Value::BigInt(t.min(i64::MAX as u64) as i64));
-        let head =
-            vec![Value::Text(self.lake.clone()), Value::Text(r.site.clone()), date(r.range.start), date(r.range.end)];
-        let tail = format!("filters := CAST([{placeholders}] AS VARCHAR[]), timezone := CAST(? AS VARCHAR)");
-        let (sql, mut params) = match &r.kind {
-            Kind::Metrics => (format!("SELECT * FROM mallard_metrics(?, ?, ?, ?, {tail})"), head),
-            Kind::Timeseries(g) => (
-                format!("SELECT * FROM mallard_timeseries(?, ?, ?, ?, granularity := ?, {tail})"),
-                [head, vec![Value::Text(g.clone())]].concat(),
-            ),
-            Kind::Breakdown { dimension, top: n } => (
-                format!("SELECT * FROM mallard_breakdown(?, ?, ?, ?, ?, top := ?, {tail})"),
-                [head, vec![Value::Text(dimension.clone()), top(*n)]].concat(),
-            ),
-            Kind::Sessions { top: n } => (
-                format!("SELECT * FROM mallard_sessions(?, ?, ?, ?, top := ?, {tail})"),
-                [head, vec![top(*n)]].concat(),
-            ),
-            Kind::Funnel { steps, within, mode } => (
-                format!(
-                    "SELECT * FROM mallard_funnel(?, ?, ?, ?, {}, within := to_seconds(CAST(? AS BIGINT)), \
-                     mode := CAST(? AS VARCHAR), {tail})",
-                    list(steps.len())
-                ),
-                [head, texts(steps), vec![Value::BigInt(*within as i64), Value::Text(mode.clone())]].concat(),
-            ),
-            Kind::Retention { period, periods } => (
-                format!(
-                    "SELECT * FROM mallard_retention(?, ?, ?, ?, period := CAST(? AS VARCHAR), \
-                     periods := CAST(? AS BIGINT), {tail})"
-                ),
-                [head, vec![Value::Text(period.clone()), Value::BigInt(*periods)]].concat(),
-            ),
-            Kind::Sequences { pattern, steps } => (
-                format!(
-                    "SELECT * FROM mallard_sequences(?, ?, ?, ?, CAST(? AS VARCHAR), {}, {tail})",
-                    list(steps.len())
-                ),
-                [head, vec![Value::Text(pattern.clone())], texts(steps)].concat(),
-            ),
-            Kind::Flow { page, direction, depth } => (
-                format!(
-                    "SELECT * FROM mallard_flow(?, ?, ?, ?, CAST(? AS VARCHAR), direction := CAST(? AS VARCHAR), \
-                     depth := CAST(? AS BIGINT), {tail})"
-                ),
-                [head, vec![Value::Text(page.clone()), Value::Text(direction.clone()), Value::BigInt(*depth)]].concat(),
-            ),
-            Kind::Realtime => {
-                return (
-                    "SELECT * FROM mallard_realtime(?, ?)".into(),
-                    vec![Value::Text(self.lake.clone()), Value::Text(r.site.clone())],
-                );
-            }
+    /// The SQL and parameters of a request: a call of one `mallard_*`
+    /// function, built from its signature (`mallard_core::signature`).
+    pub fn sql(&self, r: &Request) -> Result<(String, Vec<Value>), StatsError> {
+        use mallard_core::signature::{self as sig, Value as V};
+        let text = |s: &str| V::Text(s.to_string());
+        let top = |t: Option<u64>| t.map_or(V::Null, |t| V::Int(t.min(i64::MAX as u64) as i64));
+        let head = || vec![text(&self.lake), text(&r.site), V::Date(r.range.start), V::Date(r.range.end)];
+        let common = || {
+            vec![("filters", V::Texts(r.filters.clone())), ("timezone", r.timezone.as_deref().map_or(V::Null, text))]
         };
-        params.extend(filters);
-        params.push(tz);
-        (sql, params)
+        let with = |own: Vec<(&'static str, V)>| [own, common()].concat();
+        let call = match &r.kind {
+            Kind::Metrics => sig::METRICS.call(head(), common()),
+            Kind::Timeseries(g) => sig::TIMESERIES.call(head(), with(vec![("granularity", text(g))])),
+            Kind::Breakdown { dimension, top: n } => {
+                sig::BREAKDOWN.call([head(), vec![text(dimension)]].concat(), with(vec![("top", top(*n))]))
+            }
+            Kind::Sessions { top: n } => sig::SESSIONS.call(head(), with(vec![("top", top(*n))])),
+            Kind::Funnel { steps, within, mode } => sig::FUNNEL.call(
+                [head(), vec![V::Texts(steps.clone())]].concat(),
+                with(vec![("within", V::Seconds(*within as i64)), ("mode", text(mode))]),
+            ),
+            Kind::Retention { period, periods } => {
+                sig::RETENTION.call(head(), with(vec![("period", text(period)), ("periods", V::Int(*periods))]))
+            }
+            Kind::Sequences { pattern, steps } => {
+                sig::SEQUENCES.call([head(), vec![text(pattern), V::Texts(steps.clone())]].concat(), common())
+            }
+            Kind::Flow { page, direction, depth } => sig::FLOW.call(
+                [head(), vec![text(page)]].concat(),
+                with(vec![("direction", text(direction)), ("depth", V::Int(*depth))]),
+            ),
+            Kind::Realtime => sig::REALTIME.call(vec![text(&self.lake), text(&r.site)], vec![]),
+        };
+        let (sql, bound) = call.map_err(StatsError::Internal)?;
+        let params = bound
+            .into_iter()
+            .map(|b| match b {
+                sig::Bound::Null => Value::Null,
+                sig::Bound::Text(t) => Value::Text(t),
+                sig::Bound::Date(d) => date(d),
+                sig::Bound::Int(i) => Value::BigInt(i),
+            })
+            .collect();
+        Ok((sql, params))
     }
 
     /// Runs a request (cached).
@@ -262,7 +244,7 @@ impl Stats {
             return Ok(hit);
         }
         let generation = self.cache.current(&r.site);
-        let (sql, params) = self.sql(r);
+        let (sql, params) = self.sql(r)?;
         let table = Arc::new(self.query(&sql, &params)?);
         self.cache.put(key, generation, Arc::clone(&table));
         Ok(table)
@@ -284,15 +266,6 @@ impl Stats {
         }
         Ok(Table { columns, rows: out })
     }
-}
-
-/// A VARCHAR[] of `n` placeholders (duckdb-rs binds no LIST parameters).
-fn list(n: usize) -> String {
-    format!("CAST([{}] AS VARCHAR[])", vec!["CAST(? AS VARCHAR)"; n].join(", "))
-}
-
-fn texts(items: &[String]) -> Vec<Value> {
-    items.iter().map(|s| Value::Text(s.clone())).collect()
 }
 
 /// Errors the `mallard_*` functions raise about their arguments are the

@@ -30,6 +30,7 @@ pub mod salt;
 pub mod sequence;
 pub mod session;
 pub mod sessionize;
+pub mod signature;
 pub mod step;
 pub mod time;
 pub mod user_agent;

@@ -10,85 +10,44 @@ use mallard_core::report::{self, Granularity, Param, Query, Report, Scope, Sourc
 use mallard_core::time::{Date, MICROS_PER_SECOND, now_micros};
 use mallard_core::{filter, lake};
 
-use crate::ffi::{Args, Connection, Interval, LogicalType, TableFunction, TypeId, Value};
+use mallard_core::signature::{self, Type};
 
-fn varchar() -> LogicalType {
-    LogicalType::new(TypeId::Varchar)
+use crate::ffi::{Args, BindFn, Connection, Interval, LogicalType, TableFunction, TypeId, Value};
+
+/// The DuckDB type of a signature's argument type.
+fn logical(ty: Type) -> LogicalType {
+    match ty {
+        Type::Varchar => LogicalType::new(TypeId::Varchar),
+        Type::Date => LogicalType::new(TypeId::Date),
+        Type::BigInt => LogicalType::new(TypeId::BigInt),
+        Type::Interval => LogicalType::new(TypeId::Interval),
+        Type::VarcharList => LogicalType::list(&LogicalType::new(TypeId::Varchar)),
+    }
 }
 
-fn date() -> LogicalType {
-    LogicalType::new(TypeId::Date)
-}
-
-/// `own` named parameters plus the ones every report takes.
-fn named(mut own: Vec<(&'static str, LogicalType)>) -> Vec<(&'static str, LogicalType)> {
-    own.push(("filters", LogicalType::list(&varchar())));
-    own.push(("timezone", varchar()));
-    own
-}
-
+/// Registers every report function from its signature (`mallard_core::signature`).
 pub fn register(con: &Connection) -> Result<(), String> {
-    let bigint = || LogicalType::new(TypeId::BigInt);
-    let dated = || vec![varchar(), varchar(), date(), date()];
-    let functions = [
+    for s in signature::REPORTS {
+        let bind: BindFn = match s.name {
+            "mallard_events" => bind_events,
+            "mallard_metrics" => bind_metrics,
+            "mallard_timeseries" => bind_timeseries,
+            "mallard_breakdown" => bind_breakdown,
+            "mallard_sessions" => bind_sessions,
+            "mallard_realtime" => bind_realtime,
+            "mallard_funnel" => bind_funnel,
+            "mallard_retention" => bind_retention,
+            "mallard_sequences" => bind_sequences,
+            "mallard_flow" => bind_flow,
+            other => return Err(format!("mallard: no bind for {other}")),
+        };
         TableFunction {
-            name: "mallard_events",
-            positional: vec![varchar()],
-            named: named(vec![("site", varchar()), ("start_date", date()), ("end_date", date())]),
-            bind: bind_events,
-        },
-        TableFunction { name: "mallard_metrics", positional: dated(), named: named(vec![]), bind: bind_metrics },
-        TableFunction {
-            name: "mallard_timeseries",
-            positional: dated(),
-            named: named(vec![("granularity", varchar())]),
-            bind: bind_timeseries,
-        },
-        TableFunction {
-            name: "mallard_breakdown",
-            positional: vec![varchar(), varchar(), date(), date(), varchar()],
-            named: named(vec![("top", bigint())]),
-            bind: bind_breakdown,
-        },
-        TableFunction {
-            name: "mallard_sessions",
-            positional: dated(),
-            named: named(vec![("top", bigint())]),
-            bind: bind_sessions,
-        },
-        TableFunction {
-            name: "mallard_realtime",
-            positional: vec![varchar(), varchar()],
-            named: vec![],
-            bind: bind_realtime,
-        },
-        TableFunction {
-            name: "mallard_funnel",
-            positional: vec![varchar(), varchar(), date(), date(), LogicalType::list(&varchar())],
-            named: named(vec![("within", LogicalType::new(TypeId::Interval)), ("mode", varchar())]),
-            bind: bind_funnel,
-        },
-        TableFunction {
-            name: "mallard_retention",
-            positional: dated(),
-            named: named(vec![("period", varchar()), ("periods", bigint())]),
-            bind: bind_retention,
-        },
-        TableFunction {
-            name: "mallard_sequences",
-            positional: vec![varchar(), varchar(), date(), date(), varchar(), LogicalType::list(&varchar())],
-            named: named(vec![]),
-            bind: bind_sequences,
-        },
-        TableFunction {
-            name: "mallard_flow",
-            positional: vec![varchar(), varchar(), date(), date(), varchar()],
-            named: named(vec![("direction", varchar()), ("depth", bigint())]),
-            bind: bind_flow,
-        },
-    ];
-    for f in functions {
-        f.register(con)?;
+            name: s.name,
+            positional: s.positional.iter().map(|a| logical(a.ty)).collect(),
+            named: s.named.iter().map(|a| (a.name, logical(a.ty))).collect(),
+            bind,
+        }
+        .register(con)?;
     }
     Ok(())
 }
