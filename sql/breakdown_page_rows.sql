@@ -1,7 +1,7 @@
 -- mallard_breakdown(..., 'event:page') on the rollup path (no filters):
 -- the same numbers as breakdown_page.sql, from page rows.
 WITH {{scope}},
-page_rows AS (
+page_rows AS NOT MATERIALIZED (
     {{page_row_sources}}
 ),
 pages AS (

@@ -2,7 +2,7 @@
 -- for reports that read events but whose range is whole UTC days: there a
 -- visit's rollup rows hold all its events in the range, so its attributes
 -- are the same, and one row per visit is read instead of every event.
-visit_rows AS (
+visit_rows AS NOT MATERIALIZED (
     {{visit_row_sources}}
 ),
 visit_attributes AS (
