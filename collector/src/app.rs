@@ -273,11 +273,16 @@ impl App {
             let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
             let mut outcome = crate::erase::erase(&lake_dir, rule)?;
             for erased in self.wal.erase(rule.clone())? {
+                // A segment's events counted per partition: one listing each.
+                let mut per_partition: std::collections::BTreeMap<(&str, Date), u64> = Default::default();
                 for e in &erased.events {
-                    let dir = lake_dir.join(mallard_core::lake::partition_dir(&e.site, e.date()));
-                    let flushed = dir.is_dir() && lake::read_partition(&e.site, e.date(), &dir)?.covers(erased.seq);
+                    *per_partition.entry((e.site.as_str(), e.date())).or_default() += 1;
+                }
+                for ((site, date), n) in per_partition {
+                    let dir = lake_dir.join(mallard_core::lake::partition_dir(site, date));
+                    let flushed = dir.is_dir() && lake::read_partition(site, date, &dir)?.covers(erased.seq);
                     if !flushed {
-                        outcome.wal_rows_removed += 1;
+                        outcome.wal_rows_removed += n;
                     }
                 }
                 outcome.wal_segments_rewritten += 1;

@@ -47,9 +47,7 @@ impl Rule {
             && date <= self.to
             && self.visitor.is_none_or(|v| v == e.visitor_id)
     }
-}
 
-impl Rule {
     /// [`Rule::matches`] as a SQL condition on lake columns. Every value in
     /// it is a number or a site already validated as a host name.
     fn sql(&self) -> String {
@@ -87,6 +85,15 @@ impl Erasures {
             return std::borrow::Cow::Borrowed(events);
         }
         std::borrow::Cow::Owned(events.iter().filter(|e| !rules.iter().any(|r| r.matches(e))).cloned().collect())
+    }
+
+    /// [`Erasures::filter`] for events the caller owns: none is copied.
+    pub fn retain(&self, mut events: Vec<Event>) -> Vec<Event> {
+        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        if !rules.is_empty() {
+            events.retain(|e| !rules.iter().any(|r| r.matches(e)));
+        }
+        events
     }
 }
 

@@ -71,8 +71,3 @@ pub fn load(con: &Connection) -> io::Result<()> {
     crate::files::write_atomic(&path, EXTENSION, 0o600)?;
     load_from(con, &path)
 }
-
-/// The embedded extension's size in bytes.
-pub fn size() -> usize {
-    EXTENSION.len()
-}

@@ -69,8 +69,8 @@ pub fn start(
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(HotMsg::Batch { seq, part, events }) => {
                     let mut by_partition: BTreeMap<(String, Date), Vec<Event>> = BTreeMap::new();
-                    for e in erasures.filter(&events).iter() {
-                        by_partition.entry((e.site.clone(), e.date())).or_default().push(e.clone());
+                    for e in erasures.retain(events) {
+                        by_partition.entry((e.site.clone(), e.date())).or_default().push(e);
                     }
                     for ((site, date), mut events) in by_partition {
                         let dir = lake_dir.join(partition_dir(&site, date));

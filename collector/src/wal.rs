@@ -157,19 +157,12 @@ pub fn rewrite_segment(path: &Path, erased: impl Fn(&Event) -> bool) -> io::Resu
     if removed.is_empty() {
         return Ok(removed);
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.erase.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
     let mut bytes = Vec::new();
     for e in &kept {
         encode(e, &mut bytes);
     }
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    sync_dir(dir)?;
+    // The mode a new segment gets (0o666 less the umask).
+    crate::files::write_atomic(path, &bytes, 0o666)?;
     Ok(removed)
 }
 
@@ -420,9 +413,7 @@ impl Writer {
     fn commit(&mut self, mut appends: Vec<(Vec<Event>, Completion)>) {
         // Events an erase already covers are acknowledged but not stored.
         for (events, _) in &mut appends {
-            if let std::borrow::Cow::Owned(kept) = self.erasures.filter(events) {
-                *events = kept;
-            }
+            *events = self.erasures.retain(std::mem::take(events));
         }
         let mut bytes = Vec::with_capacity(appends.len() * 512);
         for (events, _) in &appends {
