@@ -73,13 +73,7 @@ fn send_from(c: &Collector, ips: &[&str]) {
     for (i, ip) in ips.iter().enumerate() {
         secret(ip);
         let body = format!(r#"{{"n":"pageview","u":"https://example.com/{i}","d":"example.com"}}"#);
-        let r = request(
-            "POST",
-            &c.url("/api/event"),
-            &[("User-Agent", CHROME), ("X-Forwarded-For", ip), ("Content-Type", "text/plain")],
-            body.as_bytes(),
-        );
-        assert_eq!(r.status, 202);
+        assert_eq!(post_event_from(c, ip, &body).status, 202);
     }
 }
 

@@ -342,13 +342,7 @@ fn two_visitors(c: &Collector) -> (String, String) {
         secret(ip);
         for i in 0..pages {
             let body = format!(r#"{{"n":"pageview","u":"https://example.com/p{i}","d":"example.com"}}"#);
-            let r = request(
-                "POST",
-                &c.url("/api/event"),
-                &[("User-Agent", CHROME), ("X-Forwarded-For", ip), ("Content-Type", "text/plain")],
-                body.as_bytes(),
-            );
-            assert_eq!(r.status, 202);
+            assert_eq!(post_event_from(c, ip, &body).status, 202);
         }
     }
     post_event(c, r#"{"n":"pageview","u":"https://other.org/","d":"other.org"}"#);
@@ -433,13 +427,7 @@ fn an_erase_reaches_the_lake_hot_files_and_the_write_ahead_log() {
         secret(ip);
         for i in 0..n {
             let body = format!(r#"{{"n":"pageview","u":"https://example.com/{tag}{i}","d":"example.com"}}"#);
-            let r = request(
-                "POST",
-                &c.url("/api/event"),
-                &[("User-Agent", CHROME), ("X-Forwarded-For", ip), ("Content-Type", "text/plain")],
-                body.as_bytes(),
-            );
-            assert_eq!(r.status, 202);
+            assert_eq!(post_event_from(&c, ip, &body).status, 202);
         }
     };
     let (gone_ip, kept_ip) = ("198.51.100.21", "198.51.100.22");

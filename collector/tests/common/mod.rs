@@ -229,6 +229,17 @@ pub fn post_event(c: &Collector, body: &str) -> Reply {
     request("POST", &c.url("/api/event"), &[("User-Agent", CHROME), ("Content-Type", "text/plain")], body.as_bytes())
 }
 
+/// Sends `body` as the visitor at `ip`, named in `X-Forwarded-For` (the
+/// collector must run with `MALLARD_TRUST_PROXY=true`).
+pub fn post_event_from(c: &Collector, ip: &str, body: &str) -> Reply {
+    request(
+        "POST",
+        &c.url("/api/event"),
+        &[("User-Agent", CHROME), ("X-Forwarded-For", ip), ("Content-Type", "text/plain")],
+        body.as_bytes(),
+    )
+}
+
 pub fn get(url: &str) -> (u16, String) {
     let r = request("GET", url, &[], b"");
     (r.status, r.text())
