@@ -577,32 +577,33 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         "attribute_join",
         if attributes { "JOIN visit_attributes a USING (visit_id)".into() } else { String::new() },
     );
+    // Rollups where a partition has one (one scan over all of them), and
+    // its events on the fly where it has none.
+    let rollup_files = source.rollups();
+    let scan =
+        |files: Vec<String>| format!("SELECT * FROM read_parquet({}, hive_partitioning = false)", file_list(&files));
     if rollups || attributes_from_rollups {
-        // Visits from rollups (one scan over all of them), and on the fly
-        // for partitions without one.
-        let rollup_files = source.rollups();
-        let scan = |files: Vec<String>| {
-            format!("SELECT * FROM read_parquet({}, hive_partitioning = false)", file_list(&files))
-        };
-        // On the fly: from the scope, which on the rollup path holds only
-        // the partitions without one; else from those partitions' files.
+        // On the rollup path the scope holds only the partitions without a
+        // rollup; else their files are read apart.
         let fresh = if rollups {
             "scope".to_string()
         } else {
             format!("(SELECT * FROM {} WHERE {} AND {})", relation(&source.files(true)), v["site"], v["range"])
         };
         let mut visits = vec![visit_rows(&fresh)];
-        let mut pages = vec![fill(&body(PAGE_ROWS), &BTreeMap::from([("events", "scope".to_string())]))];
         if !rollup_files.is_empty() {
             visits.insert(0, scan(rollup_files.iter().map(|(v, _)| v.clone()).collect()));
-            pages.insert(0, scan(rollup_files.iter().map(|(_, p)| p.clone()).collect()));
         }
         v.insert("visit_row_sources", visits.join("\nUNION ALL\n"));
-        v.insert("page_row_sources", pages.join("\nUNION ALL\n"));
         v.insert("visit_conditions", visit_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
-        v.insert("visits_ctes", format!("{}, {}", body(SCOPE), body(MERGED_VISITS)));
     }
     if rollups {
+        let mut pages = vec![fill(&body(PAGE_ROWS), &BTreeMap::from([("events", "scope".to_string())]))];
+        if !rollup_files.is_empty() {
+            pages.insert(0, scan(rollup_files.iter().map(|(_, p)| p.clone()).collect()));
+        }
+        v.insert("page_row_sources", pages.join("\nUNION ALL\n"));
+        v.insert("visits_ctes", format!("{}, {}", body(SCOPE), body(MERGED_VISITS)));
         v.insert(
             "row_filter",
             if visit_conditions.is_empty() {
