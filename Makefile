@@ -69,18 +69,22 @@ install: $(EXTENSION)
 	cp $(EXTENSION) $(INSTALL_DIR)/mallard.duckdb_extension
 	@echo "installed: LOAD mallard works in DuckDB $(DUCKDB_VERSION) (unsigned extensions allowed)"
 
+# $(call fetch,url,file,sha256): downloads url to $(MALLARD_CACHE)/downloads/file
+# unless a copy with that checksum is there, and refuses any other bytes.
+fetch = tgz=$(MALLARD_CACHE)/downloads/$(2); \
+	if ! echo "$(3)  $$tgz" | sha256sum -c --status 2>/dev/null; then \
+	  echo "fetching $(1)"; \
+	  curl -fsSL --retry 3 -o $$tgz.part $(1) && mv $$tgz.part $$tgz; \
+	fi; \
+	echo "$(3)  $$tgz" | sha256sum -c --quiet || { echo "checksum mismatch for $$tgz"; rm -f $$tgz; exit 1; }
+
 # --- the prebuilt libduckdb the collector links -----------------------------
 libduckdb:
 ifeq ($(DUCKDB_LIB_DIR),$(BUILD)/libduckdb)
 	@mkdir -p $(MALLARD_CACHE)/downloads $(BUILD)/libduckdb
 	@test -f $(BUILD)/libduckdb/libduckdb.so && exit 0; \
-	tgz=$(MALLARD_CACHE)/downloads/$(LIBDUCKDB_NPM); \
-	if ! echo "$(LIBDUCKDB_SHA256)  $$tgz" | sha256sum -c --status 2>/dev/null; then \
-	  echo "fetching $(LIBDUCKDB_URL)"; \
-	  curl -fsSL --retry 3 -o $$tgz.part $(LIBDUCKDB_URL) && mv $$tgz.part $$tgz; \
-	fi; \
-	echo "$(LIBDUCKDB_SHA256)  $$tgz" | sha256sum -c --quiet || { echo "checksum mismatch for $$tgz"; rm -f $$tgz; exit 1; }; \
-	tar -xzf $$tgz -C $(BUILD)/libduckdb --strip-components=1 package/libduckdb.so
+	$(call fetch,$(LIBDUCKDB_URL),$(LIBDUCKDB_NPM),$(LIBDUCKDB_SHA256)) && \
+	tar -xzf $(MALLARD_CACHE)/downloads/$(LIBDUCKDB_NPM) -C $(BUILD)/libduckdb --strip-components=1 package/libduckdb.so
 else
 	@test -e $(DUCKDB_LIB_DIR)/libduckdb.so || { echo "DUCKDB_LIB_DIR=$(DUCKDB_LIB_DIR) holds no libduckdb.so"; exit 1; }
 endif
@@ -97,13 +101,9 @@ export MALLARD_GEOIP_DEFAULT_FILE := $(GEOIP_DB)
 geoip: $(GEOIP_DB)
 $(GEOIP_DB):
 	@mkdir -p $(MALLARD_CACHE)/downloads $(dir $@)
-	@tgz=$(MALLARD_CACHE)/downloads/$(GEOIP_NPM); \
-	if ! echo "$(GEOIP_SHA256)  $$tgz" | sha256sum -c --status 2>/dev/null; then \
-	  echo "fetching $(GEOIP_URL)"; \
-	  curl -fsSL --retry 3 -o $$tgz.part $(GEOIP_URL) && mv $$tgz.part $$tgz; \
-	fi; \
-	echo "$(GEOIP_SHA256)  $$tgz" | sha256sum -c --quiet || { echo "checksum mismatch for $$tgz"; rm -f $$tgz; exit 1; }; \
-	tar -xzf $$tgz -C $(dir $@) --strip-components=1 package/geo-whois-asn-country.mmdb package/NRO_LICENSE package/package.json
+	@$(call fetch,$(GEOIP_URL),$(GEOIP_NPM),$(GEOIP_SHA256)) && \
+	tar -xzf $(MALLARD_CACHE)/downloads/$(GEOIP_NPM) -C $(dir $@) --strip-components=1 \
+	  package/geo-whois-asn-country.mmdb package/NRO_LICENSE package/package.json
 	@touch $@
 
 # --- the collector ---------------------------------------------------------
