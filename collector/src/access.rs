@@ -9,10 +9,9 @@
 
 use std::net::IpAddr;
 
-use tiny_http::Request;
-
 use crate::app::App;
 use crate::http;
+use crate::http::Request;
 use crate::keys::Scope;
 
 pub const SESSION_COOKIE: &str = "mallard_session";

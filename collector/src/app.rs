@@ -33,6 +33,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub pipeline: Pipeline,
     pub wal: Wal,
+    /// Which requests are served, per lane (ingest, query, health).
+    pub admission: crate::http::admission::Admission,
     pub flush_stats: Arc<FlushStats>,
     pub stats: Arc<Stats>,
     pub funnels: Funnels,
@@ -168,6 +170,7 @@ impl App {
             Arc::clone(&stopping),
         )?;
         let app = Arc::new(App {
+            admission: crate::http::admission::Admission::new(config.queue, config.shed_after),
             config,
             metrics,
             pipeline,

@@ -41,15 +41,23 @@ pub const SETTINGS: &[Setting] = &[
     s("rate_limit", "0", "events per second accepted per site (excess is dropped); 0 = unlimited"),
     s("allow_localhost", "false", "record events from localhost pages (normally dropped)"),
     s("compact_files", "16", "same-size Parquet files in one partition that trigger a merge"),
-    s("queue", "20000", "ingest requests waiting for the write-ahead log before ingestion answers 503"),
+    s(
+        "queue",
+        "20000",
+        "ingest requests waiting for the write-ahead log at once; one more waits up to shed_after, then gets 503",
+    ),
     s(
         "commit_window",
         "1ms",
         "under concurrent load, how long a WAL group commit waits to gather more events (0 = never)",
     ),
-    s("workers", "0", "HTTP worker threads; 0 = 4 per CPU core"),
-    s("max_connections", "4096", "connections served at once (each holds a thread); more get 503 and are closed"),
-    s("shed_after", "250ms", "an event that waited this long for a worker gets 503 (load shedding); 0 = never"),
+    s("workers", "0", "threads of the async HTTP runtime, which serve every connection; 0 = one per CPU core"),
+    s("max_connections", "4096", "connections open at once (a task each, not a thread); more get 503 and are closed"),
+    s(
+        "shed_after",
+        "250ms",
+        "an event that waited this long for a place in the ingest queue gets 503 (load shedding); 0 = never",
+    ),
     s("query_threads", "0", "threads for stats queries; 0 = one per CPU core"),
     s("query_memory", "2GB", "memory stats queries may use (DuckDB memory_limit, e.g. 512MB, 4GB)"),
     s("metrics_token", "", "if set, GET /metrics requires `Authorization: Bearer <token>`"),
@@ -228,7 +236,7 @@ impl Config {
         };
         let max_connections = number("max_connections", 16)?;
         let workers = match number("workers", 0)? {
-            0 => 4 * cores,
+            0 => cores,
             n => n,
         };
         let duration = |key: &str, example: &str| -> Result<Duration, ConfigError> {

@@ -33,7 +33,6 @@ pub mod recovery;
 pub mod routes;
 pub mod salts;
 pub mod secret;
-pub mod server;
 pub mod shares;
 pub mod shutdown;
 pub mod stats;

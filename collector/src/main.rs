@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use mallard_collector::app::App;
 use mallard_collector::config::{self, Config};
+use mallard_collector::http::server::Server;
 use mallard_collector::log;
-use mallard_collector::server::Server;
 use mallard_collector::shutdown::Shutdown;
 
 fn fail(message: &str) -> ExitCode {
@@ -108,7 +108,7 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let server = match Server::start(listener, app.clone(), config.workers, shutdown.clone()) {
+    let server = match Server::start(listener, app.clone(), shutdown.clone()) {
         Ok(s) => s,
         Err(e) => {
             log::error("cannot start the HTTP server", &[("error", &e)]);

@@ -7,8 +7,8 @@
 //! (`HttpOnly; SameSite=Strict`, `Secure` with MALLARD_SECURE_COOKIES);
 //! repeated failures answer `429` with `Retry-After`.
 
+use crate::http::Request;
 use serde_json::{Value, json};
-use tiny_http::Request;
 
 use crate::access::{self, Principal, SESSION_COOKIE};
 use crate::app::App;
@@ -30,7 +30,7 @@ fn password(body: &[u8]) -> Result<String, Reply> {
     }
 }
 
-fn cookie(app: &App, value: &str, max_age: u64) -> tiny_http::Header {
+fn cookie(app: &App, value: &str, max_age: u64) -> crate::http::Header {
     let secure = if app.config.secure_cookies { "; Secure" } else { "" };
     header(
         "Set-Cookie",

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::http::Request;
 use mallard_core::payload;
 use mallard_core::time::now_micros;
-use tiny_http::Request;
 
 use super::respond;
 use crate::app::App;

@@ -1,6 +1,6 @@
 //! `GET /metrics`: Prometheus text, behind `MALLARD_METRICS_TOKEN` if set.
 
-use tiny_http::Request;
+use crate::http::Request;
 
 use crate::app::App;
 use crate::http::{self, Reply, header};

@@ -4,11 +4,9 @@
 
 use std::time::Instant;
 
-use tiny_http::{Method, Request};
-
 use crate::access::{self, Principal};
 use crate::app::App;
-use crate::http::{self, Reply, header};
+use crate::http::{self, Method, Reply, Request, header};
 use crate::metrics::Metrics;
 
 mod auth;
@@ -121,21 +119,32 @@ fn authorize(app: &App, request: &Request, class: Class, query: &str) -> Result<
 /// Bodies of stats queries are small JSON objects.
 const MAX_QUERY_BODY: usize = 64 * 1024;
 
-pub fn handle(app: &App, request: Request) {
-    let started = Instant::now();
-    let (path, query) = http::split_url(request.url());
-    let (path, query) = (path.to_string(), query.to_string());
-    let method = request.method().clone();
-    // `/api/stats/breakdown/<dimension>`, `/assets/*`, `/share/*` are one route each.
-    let route_path = if path.starts_with("/api/stats/breakdown/") {
+/// The route a path belongs to: `/api/stats/breakdown/<dimension>`,
+/// `/assets/*` and `/share/*` are one route each.
+fn route_path(path: &str) -> &str {
+    if path.starts_with("/api/stats/breakdown/") {
         "/api/stats/breakdown"
     } else if path.starts_with("/assets/") {
         "/assets"
     } else if path.starts_with("/share/") {
         "/share"
     } else {
-        path.as_str()
-    };
+        path
+    }
+}
+
+/// The route's name in the metrics (`other` for unknown paths).
+pub fn route_name(path: &str) -> &'static str {
+    let route_path = route_path(path);
+    ROUTES.iter().find(|(p, _)| *p == route_path).map_or("other", |(p, _)| p)
+}
+
+pub fn handle(app: &App, request: Request) {
+    let started = Instant::now();
+    let (path, query) = http::split_url(request.url());
+    let (path, query) = (path.to_string(), query.to_string());
+    let method = request.method().clone();
+    let route_path = route_path(&path);
     let route = ROUTES.iter().find(|(p, _)| *p == route_path);
     let route_name = route.map_or("other", |(p, _)| p);
     let class = class(&method, route_path);
@@ -250,11 +259,17 @@ fn respond_cors(
 }
 
 /// Sends `reply` and records the request in the metrics.
-pub(crate) fn respond(metrics: &Metrics, request: Request, mut reply: Reply, route: &'static str, started: Instant) {
+pub(crate) fn respond(metrics: &Metrics, request: Request, reply: Reply, route: &'static str, started: Instant) {
+    let reply = finish(reply);
+    let status = reply.status();
+    request.respond(reply);
+    metrics.request(route, status, started.elapsed());
+}
+
+/// `reply` with the headers every response carries.
+pub fn finish(mut reply: Reply) -> Reply {
     for (name, value) in SECURITY_HEADERS {
         reply = reply.with_header(header(name, value));
     }
-    let status = reply.status_code().0;
-    let _ = request.respond(reply);
-    metrics.request(route, status, started.elapsed());
+    reply
 }
