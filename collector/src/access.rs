@@ -118,6 +118,9 @@ pub fn identify(app: &App, request: &Request) -> Result<Option<Principal>, Refus
 /// A reader of stats, or the refusal to send.
 pub fn reader(app: &App, request: &Request) -> Result<Principal, Refusal> {
     match identify(app, request)? {
+        Some(Principal::Key { scope: Scope::Ingest, .. }) => {
+            Err((403, "this API key may only send events (scope ingest); use a read or admin key".into()))
+        }
         Some(p) => Ok(p),
         None if !app.auth.has_password() => Err((
             403,
@@ -132,6 +135,16 @@ pub fn reader(app: &App, request: &Request) -> Result<Principal, Refusal> {
 pub fn admin(app: &App, request: &Request) -> Result<Principal, Refusal> {
     let p = reader(app, request)?;
     if p.is_admin() { Ok(p) } else { Err((403, "this needs an admin: the owner's login or an admin API key".into())) }
+}
+
+/// A sender of server-side events: an API key with scope `ingest` or
+/// `admin`, or the refusal to send.
+pub fn ingester(app: &App, request: &Request) -> Result<Principal, Refusal> {
+    match identify(app, request)? {
+        Some(p @ Principal::Key { scope: Scope::Ingest | Scope::Admin, .. }) => Ok(p),
+        Some(_) => Err((403, "sending a batch needs an API key with scope ingest (or admin)".into())),
+        None => Err((401, "sending a batch needs an API key with scope ingest (Authorization: Bearer mm_…)".into())),
+    }
 }
 
 /// The origins allowed to act with the owner's cookie: the server's own

@@ -33,6 +33,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub pipeline: Pipeline,
     pub wal: Wal,
+    /// Ids of batch events already stored.
+    pub batch_ids: crate::batch_ids::BatchIds,
     /// Which requests are served, per lane (ingest, query, health).
     pub admission: crate::http::admission::Admission,
     pub flush_stats: Arc<FlushStats>,
@@ -169,7 +171,12 @@ impl App {
             Arc::clone(&flush_stats),
             Arc::clone(&stopping),
         )?;
+        let batch_ids = crate::batch_ids::BatchIds::default();
+        for id in recovered.events.iter().filter_map(|e| e.batch_id.as_deref()) {
+            batch_ids.claim(id, now_micros());
+        }
         let app = Arc::new(App {
+            batch_ids,
             admission: crate::http::admission::Admission::new(config.queue, config.shed_after),
             config,
             metrics,

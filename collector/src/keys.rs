@@ -1,7 +1,8 @@
 //! API keys: `mm_` + 256 random bits, shown once at creation; only the
 //! SHA-256 digest is kept, in `<data>/keys.json` (0600). A key has a scope
-//! (`read`: stats; `admin`: also keys, shares, settings and erase) and may be
-//! limited to some sites.
+//! (`read`: stats; `admin`: also keys, shares, settings and erase; `ingest`:
+//! only sending events through `POST /api/batch`) and may be limited to some
+//! sites.
 
 use std::io;
 
@@ -14,6 +15,7 @@ use crate::grants::{Grant, Grants};
 pub enum Scope {
     Read,
     Admin,
+    Ingest,
 }
 
 impl Scope {
@@ -21,7 +23,8 @@ impl Scope {
         match s {
             "read" => Ok(Scope::Read),
             "admin" => Ok(Scope::Admin),
-            other => Err(format!("unknown scope {other:?}; use \"read\" or \"admin\"")),
+            "ingest" => Ok(Scope::Ingest),
+            other => Err(format!("unknown scope {other:?}; use \"read\", \"admin\" or \"ingest\"")),
         }
     }
 }

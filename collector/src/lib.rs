@@ -9,6 +9,7 @@ pub mod access;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod batch_ids;
 pub mod cache;
 pub mod compactor;
 pub mod config;

@@ -27,7 +27,8 @@ pub struct Incoming<'a> {
     pub payload: Payload,
     pub ip: Option<IpAddr>,
     pub user_agent: Option<&'a str>,
-    /// Receive time, µs since the epoch.
+    /// When the event happened, µs since the epoch: the receive time, or a
+    /// batch item's own timestamp.
     pub now: i64,
 }
 
@@ -159,12 +160,16 @@ impl Pipeline {
         // visitor-id: the previous period's salt keeps a visit that crosses
         // the salt boundary one visitor.
         let ip = incoming.ip.map(|ip| ip.to_string()).unwrap_or_default();
-        let (current, previous) = self.salts.with_hashers(|cur, prev| {
-            (
-                cur.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes()),
-                prev.map(|h| h.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes())),
-            )
-        });
+        // A batch's older event is hashed with the salt of its own period.
+        let (current, previous) = self
+            .salts
+            .with_hashers_at(mallard_core::time::Date::of_micros(incoming.now), |cur, prev| {
+                (
+                    cur.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes()),
+                    prev.map(|h| h.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes())),
+                )
+            })
+            .ok_or(("visitor-id", "salt-expired"))?;
         let mut visits = lock(&self.visits);
         event.visitor_id = match previous {
             Some(prev) if !visits.is_active(current, incoming.now) && visits.is_active(prev, incoming.now) => prev,

@@ -87,6 +87,26 @@ impl Salts {
         f(&salts[0].hasher, salts.get(1).map(|s| &s.hasher))
     }
 
+    /// Like [`Salts::with_hashers`], for an event of `date`: the salt of
+    /// that date's period and the one before it. `None` if that salt is gone.
+    pub fn with_hashers_at<R>(
+        &self,
+        date: Date,
+        f: impl FnOnce(&VisitorHasher, Option<&VisitorHasher>) -> R,
+    ) -> Option<R> {
+        let salts = self.salts.read().unwrap_or_else(|e| e.into_inner());
+        let period = self.rotation.period_start(date);
+        let i = salts.iter().position(|s| s.period <= period)?;
+        Some(f(&salts[i].hasher, salts.get(i + 1).map(|s| &s.hasher)))
+    }
+
+    /// The first moment (µs since the epoch) a kept salt covers: events
+    /// older than this can no longer get a visitor id.
+    pub fn oldest_micros(&self) -> i64 {
+        let salts = self.salts.read().unwrap_or_else(|e| e.into_inner());
+        salts.last().map_or(i64::MAX, |s| s.period.to_days() * 86_400_000_000)
+    }
+
     /// Periods of the salts kept (newest first), for `/health/detailed`.
     pub fn periods(&self) -> Vec<Date> {
         self.salts.read().unwrap_or_else(|e| e.into_inner()).iter().map(|s| s.period).collect()

@@ -154,6 +154,10 @@ pub struct Event {
     pub engaged_ms: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scroll_depth: Option<u8>,
+    /// Not a lake column: the `id` a server-side batch gave the event, kept
+    /// in the WAL record so a retry after a crash is still recognised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
 }
 
 impl Event {

@@ -75,6 +75,79 @@ pub fn parse_json(body: &[u8]) -> Result<Payload, PayloadError> {
     from_fields(&Fields::Json(&map))
 }
 
+/// The most events one `POST /api/batch` may carry.
+pub const MAX_BATCH: usize = 1000;
+/// A batch item's `id` is at most this many bytes.
+pub const MAX_ID: usize = 128;
+/// A batch item's `user_agent` is at most this many bytes.
+pub const MAX_USER_AGENT: usize = 2048;
+
+/// One event of a server-side batch: the `/api/event` payload plus what the
+/// sender knows of the visitor (its own IP and user agent are nobody's).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchItem {
+    pub payload: Payload,
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+    /// When it happened, µs since the epoch (`None`: when it arrives).
+    pub timestamp: Option<i64>,
+    /// The sender's id for it: a retried batch stores it once.
+    pub id: Option<String>,
+}
+
+/// Parses a batch body: a JSON array of at most [`MAX_BATCH`] objects. A
+/// malformed body is an `Err`; a malformed item is an `Err` in its place, so
+/// the others can still be stored.
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Result<BatchItem, PayloadError>>, PayloadError> {
+    let text = std::str::from_utf8(body).map_err(|_| PayloadError("body is not valid UTF-8".into()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| PayloadError(format!("body is not valid JSON: {e}")))?;
+    let Value::Array(items) = value else {
+        return err("body must be a JSON array of events");
+    };
+    if items.is_empty() {
+        return err("the batch is empty: send 1 to 1000 events");
+    }
+    if items.len() > MAX_BATCH {
+        return err(format!("the batch has {} events; at most {MAX_BATCH} are allowed", items.len()));
+    }
+    Ok(items.iter().map(batch_item).collect())
+}
+
+fn batch_item(value: &Value) -> Result<BatchItem, PayloadError> {
+    let Value::Object(map) = value else {
+        return err("each event must be a JSON object");
+    };
+    let payload = from_fields(&Fields::Json(map))?;
+    let text = |key: &str, max: usize| -> Result<Option<String>, PayloadError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.len() > max => err(format!("{key} is longer than {max} bytes")),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => err(format!("{key} must be a string")),
+        }
+    };
+    let ip = match text("ip", 64)? {
+        None => None,
+        Some(s) => Some(s.trim().parse().map_err(|_| PayloadError(format!("ip {:?} is not an IP address", s)))?),
+    };
+    let timestamp = match map.get("timestamp") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(crate::time::parse_timestamp(s).ok_or_else(|| {
+            PayloadError("timestamp must be UTC like \"2026-12-04T10:20:30Z\" or milliseconds since 1970".into())
+        })?),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(ms) if (0..=i64::MAX / 1000).contains(&ms) => Some(ms * 1000),
+            _ => return err("timestamp must be a whole number of milliseconds since 1970"),
+        },
+        Some(_) => return err("timestamp must be a UTC string or milliseconds since 1970"),
+    };
+    let id = text("id", MAX_ID)?;
+    if id.as_deref() == Some("") {
+        return err("id is empty");
+    }
+    Ok(BatchItem { payload, ip, user_agent: text("user_agent", MAX_USER_AGENT)?, timestamp, id })
+}
+
 /// Parses a pixel request's query string (`n=pageview&u=...&d=...`).
 pub fn parse_query(query: &str) -> Result<Payload, PayloadError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -280,6 +353,36 @@ fn decimal_e4(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn batches_are_arrays_of_items_each_valid_or_not() {
+        use super::parse_batch;
+        let body = br#"[
+            {"n":"pageview","u":"https://a.example/x","d":"a.example","ip":"203.0.113.9","user_agent":"UA",
+             "timestamp":"2026-12-04T10:00:00Z","id":"e-1"},
+            {"n":"pageview","u":"https://a.example/y","d":"a.example","timestamp":1764842400000},
+            {"n":"pageview","d":"a.example"},
+            {"n":"pageview","u":"https://a.example/z","d":"a.example","ip":"nope"},
+            3
+        ]"#;
+        let items = parse_batch(body).unwrap();
+        assert_eq!(items.len(), 5);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(first.ip, Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(first.user_agent.as_deref(), Some("UA"));
+        assert_eq!(first.id.as_deref(), Some("e-1"));
+        // 2026-12-04T10:00:00Z: day 20 791 × 86 400 s + 36 000 s.
+        assert_eq!(first.timestamp, Some((20_791 * 86_400 + 36_000) * 1_000_000));
+        // 1 764 842 400 000 ms = 2025-12-04T10:00:00Z.
+        assert_eq!(items[1].as_ref().unwrap().timestamp, Some(1_764_842_400_000_000));
+        assert!(items[2].as_ref().unwrap_err().0.contains("u (page URL)"));
+        assert!(items[3].as_ref().unwrap_err().0.contains("not an IP address"));
+        assert!(items[4].as_ref().unwrap_err().0.contains("JSON object"));
+        assert!(parse_batch(b"{}").unwrap_err().0.contains("array"));
+        assert!(parse_batch(b"[]").unwrap_err().0.contains("empty"));
+        let many = format!("[{}]", vec![r#"{"n":"a","u":"https://a.example/","d":"a.example"}"#; 1001].join(","));
+        assert!(parse_batch(many.as_bytes()).unwrap_err().0.contains("at most 1000"));
+    }
+
     use super::*;
 
     #[test]

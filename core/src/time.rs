@@ -86,6 +86,26 @@ pub fn format_timestamp(micros: i64) -> String {
     out
 }
 
+/// Parses a UTC timestamp, `YYYY-MM-DDTHH:MM:SS[.fraction]` with `Z` (or
+/// `+00:00`; a space may stand for the `T`), into µs since the epoch.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
+    let (date, time) = s.split_once(['T', ' '])?;
+    let date = Date::parse(date)?;
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut parts = hms.splitn(3, ':');
+    let mut field = |max: i64| -> Option<i64> {
+        let p = parts.next()?;
+        (p.len() == 2).then(|| p.parse::<i64>().ok()).flatten().filter(|v| (0..=max).contains(v))
+    };
+    let (h, m, sec) = (field(23)?, field(59)?, field(59)?);
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let micros: i64 = format!("{fraction:0<6}")[..6].parse().ok()?;
+    Some(date.to_days() * MICROS_PER_DAY + (h * 3600 + m * 60 + sec) * MICROS_PER_SECOND + micros)
+}
+
 /// Now, in microseconds since the epoch.
 pub fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
@@ -93,6 +113,20 @@ pub fn now_micros() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_utc_timestamps() {
+        use super::parse_timestamp as p;
+        // 2026-12-04 = day 20 791 since 1970-01-01 (DuckDB: SELECT DATE '2026-12-04' - DATE '1970-01-01').
+        let day = 20_791 * 86_400_000_000_i64;
+        assert_eq!(p("2026-12-04T00:00:00Z"), Some(day));
+        assert_eq!(p("2026-12-04T10:20:30.5Z"), Some(day + 37_230_500_000));
+        assert_eq!(p("2026-12-04 10:20:30+00:00"), Some(day + 37_230_000_000));
+        assert_eq!(p("2026-12-04T10:20:30.123456789Z"), Some(day + 37_230_123_456));
+        for bad in ["2026-12-04T10:20:30", "2026-12-04T24:00:00Z", "2026-02-30T00:00:00Z", "2026-12-04T1:2:3Z", "x"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

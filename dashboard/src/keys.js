@@ -21,7 +21,7 @@ function Keys() {
     <form class="inline" onSubmit=${create}>
       <input required placeholder="Key name" aria-label="Key name" value=${name} onInput=${(e) => setName(e.target.value)} />
       <select aria-label="Scope" value=${scope} onChange=${(e) => setScope(e.target.value)}>
-        <option value="read">read (stats)</option><option value="admin">admin</option>
+        <option value="read">read (stats)</option><option value="admin">admin</option><option value="ingest">ingest (send events)</option>
       </select>
       <button type="submit">Create key</button>
     </form>

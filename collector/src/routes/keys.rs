@@ -1,5 +1,5 @@
 //! `/api/keys` (admin): `GET` lists keys (never the keys themselves),
-//! `POST {"name", "scope": "read"|"admin", "sites": [..]?}` creates one and
+//! `POST {"name", "scope": "read"|"admin"|"ingest", "sites": [..]?}` creates one and
 //! shows it once, `DELETE ?id=` revokes one.
 
 use serde_json::{Value, json};
@@ -15,7 +15,10 @@ pub fn get(app: &App) -> Reply {
 
 pub fn post(app: &App, body: &[u8]) -> Reply {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return http::error(400, "the body must be JSON: {\"name\", \"scope\": \"read\"|\"admin\", \"sites\": [...]}");
+        return http::error(
+            400,
+            "the body must be JSON: {\"name\", \"scope\": \"read\"|\"admin\"|\"ingest\", \"sites\": [...]}",
+        );
     };
     let name = v["name"].as_str().unwrap_or("").trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {

@@ -10,6 +10,7 @@ use crate::http::{self, Method, Reply, Request, header};
 use crate::metrics::Metrics;
 
 mod auth;
+mod batch;
 mod dashboard;
 mod erase;
 mod event;
@@ -29,6 +30,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/assets", &["GET", "HEAD"]),
     ("/api/sites", &["GET"]),
     ("/api/event", &["POST", "GET", "OPTIONS"]),
+    ("/api/batch", &["POST"]),
     ("/js/script.js", &["GET", "HEAD"]),
     ("/health", &["GET", "HEAD"]),
     ("/health/ready", &["GET", "HEAD"]),
@@ -57,17 +59,19 @@ const ROUTES: &[(&str, &[&str])] = &[
 ];
 
 /// Who may use a route: everyone (ingestion, the page, health, login),
-/// readers of stats, or admins.
+/// readers of stats, admins, or server-side senders of events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
     Open,
     Read,
     Admin,
+    Ingest,
 }
 
 fn class(method: &Method, route: &str) -> Class {
     match route {
         "/api/sites" | "/api/v2/query" => Class::Read,
+        "/api/batch" => Class::Ingest,
         "/api/funnels" if *method == Method::Get => Class::Read,
         "/api/funnels" | "/api/keys" | "/api/shares" | "/api/admin/erase" => Class::Admin,
         r if r.starts_with("/api/stats/") => Class::Read,
@@ -102,6 +106,7 @@ fn authorize(app: &App, request: &Request, class: Class, query: &str) -> Result<
     }
     let who = match class {
         Class::Admin => access::admin(app, request),
+        Class::Ingest => access::ingester(app, request),
         _ => access::reader(app, request),
     }
     .map_err(refuse)?;
@@ -182,6 +187,10 @@ pub fn handle(app: &App, request: Request) {
             }
             return;
         }
+        (Method::Post, "/api/batch") => match &who {
+            Some(who) => return batch::post(app, request, who, started),
+            None => http::error(401, "sending a batch needs an API key with scope ingest"),
+        },
         (Method::Options, "/api/event") => event::preflight(),
         (Method::Get | Method::Head, "/js/script.js") => script::get(),
         (Method::Get | Method::Head, "/") => dashboard::index(if_none_match.as_deref()),
