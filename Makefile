@@ -225,11 +225,11 @@ load-test: $(EXTENSION) venvs
 # uap-core's test files (real user agents) ship inside the ua-parser package.
 UAP_CORE = $(firstword $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/ua-parser-0.2.2/uap-core))
 
-bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector
+bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector bench-baseline
 	cargo build --release -p mallard-loadgen
 	$(VENV_REF)/bin/python test/bench/scalars.py $(EXTENSION) $(UAP_CORE)
 	$(VENV_REF)/bin/python test/bench/ingest.py $(CARGO_TARGET_DIR)/release/mallard-collector \
-	  $(CARGO_TARGET_DIR)/release/mallard-loadgen $(BENCH_SECONDS)
+	  $(CARGO_TARGET_DIR)/release/mallard-loadgen $(BENCH_SECONDS) --baseline $(BASELINE_COLLECTOR)
 	$(VENV_REF)/bin/python test/bench/query.py $(EXTENSION) $(CARGO_TARGET_DIR)/release/mallard-collector \
 	  test/bench/lake_gen.py $(MALLARD_CACHE)/bench
 	cd test/browser && npm ci --no-audit --no-fund --silent
@@ -237,6 +237,19 @@ bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector
 	$(VENV_BENCH)/bin/python test/bench/behavior.py $(EXTENSION) $(MALLARD_CACHE)/bench/query-10m/lake $(MALLARD_CACHE)/bench
 
 BENCH_SECONDS ?= 20
+
+# The ingest bench runs side by side against a build of an earlier commit
+# (the one before the HTTP stack moved to hyper/axum), from a git worktree
+# with its own target dir so the two builds never overwrite each other.
+BENCH_BASELINE      ?= 1c6e8a0c
+BASELINE_DIR        := $(MALLARD_CACHE)/bench/baseline
+BASELINE_COLLECTOR  := $(MALLARD_CACHE)/target-baseline/release/mallard-collector
+.PHONY: bench-baseline
+bench-baseline: $(EXTENSION) $(GEOIP_DB) libduckdb
+	@if [ -e $(BASELINE_DIR)/.git ]; then git -C $(BASELINE_DIR) checkout -q --detach $(BENCH_BASELINE); \
+	else git worktree prune; git worktree add -f --detach $(BASELINE_DIR) $(BENCH_BASELINE); fi
+	cd $(BASELINE_DIR) && MALLARD_EXTENSION_FILE=$(EXTENSION) MALLARD_GEOIP_DEFAULT_FILE=$(GEOIP_DB) \
+	  CARGO_TARGET_DIR=$(MALLARD_CACHE)/target-baseline cargo build --release -p mallard-collector
 
 # ClickHouse itself (PyPI chdb) for the side-by-side behavioural benchmark.
 $(VENV_BENCH)/.ok:

@@ -5,7 +5,13 @@ closed-loop load generator), p50/p99 latency at a fixed 2 000 req/s (open
 loop, no coordinated omission), collector RSS under load, and stored bytes
 per event before and after compaction.
 
-Usage: ingest.py <collector> <loadgen> [seconds]
+With `--baseline <collector>` (a build of an earlier commit, see `make
+bench`) it first measures durable single-event throughput (wrk) and RSS for
+both collectors, alternating, side by side in one run; then batches of 50
+through `/api/batch` (the new collector only), and the idle RSS after 1M
+ingested events.
+
+Usage: ingest.py <collector> <loadgen> [seconds] [--baseline <collector>]
 """
 
 import json
@@ -18,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import duckdb
 
@@ -66,29 +73,93 @@ def lake_stats(data: str) -> tuple[int, int, int]:
     return events, size, len(files)
 
 
-def main() -> None:
-    collector, gen = sys.argv[1], sys.argv[2]
-    seconds = sys.argv[3] if len(sys.argv) > 3 else "20"
+def wrk(addr: str, script: str, secs: str, env: dict | None = None) -> tuple[float, str]:
+    # One wrk thread: on 2 cores, a second one competes with the collector.
+    out = subprocess.run(["wrk", "-t1", "-c64", f"-d{secs}s", "--latency", "-s", os.path.join(HERE, script),
+                          f"http://{addr}/"], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, **(env or {}))).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    errors = re.search(r"Socket errors:.*|Non-2xx.*", out)
+    return rps, p99 + (f"  [{errors.group(0)}]" if errors else "")
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def ingest_key(addr: str) -> str:
+    # Before a password exists, loopback is the owner and may create keys.
+    req = urllib.request.Request(f"http://{addr}/api/keys", method="POST",
+                                 data=json.dumps({"name": "bench", "scope": "ingest"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)["key"]
+
+
+def single_events(collector: str, seconds: str) -> tuple[float, str, float]:
+    """Durable single events/s with wrk, its p99, and the collector's peak RSS (MiB)."""
     data = tempfile.mkdtemp(prefix="mallard-bench-ingest-")
     proc, addr = start(collector, data)
     sampler = RssSampler(proc.pid)
     sampler.start()
-    print(f"ingest bench: collector at {addr}, data in {data}, {os.cpu_count()} CPUs, loads on the same machine")
+    wrk(addr, "ingest.lua", "3")  # warm up
+    rps, p99 = wrk(addr, "ingest.lua", seconds)
+    sampler.running = False
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    shutil.rmtree(data, ignore_errors=True)
+    return rps, p99, sampler.peak / 1024
+
+
+def batches(collector: str, seconds: str) -> None:
+    """Events/s through /api/batch (50 per request), then the idle RSS after 1M events."""
+    data = tempfile.mkdtemp(prefix="mallard-bench-batch-")
+    proc, addr = start(collector, data)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    env = {"MALLARD_BENCH_KEY": ingest_key(addr)}
+    wrk(addr, "batch.lua", "3", env)  # warm up
+    rps, p99 = wrk(addr, "batch.lua", seconds, env)
+    print(f"  /api/batch, 50 events each, wrk -t1 -c64: {rps * 50:10.0f} events/s   (p99 {p99}), "
+          f"peak RSS {sampler.peak / 1024:.0f} MiB")
+    sent = int(rps * 50 * (int(seconds) + 3))
+    while sent < 1_000_000:
+        rps, _ = wrk(addr, "batch.lua", "5", env)
+        sent += int(rps * 50 * 5)
+    time.sleep(30)  # a flush interval and the hot files' grace period
+    sampler.running = False
+    print(f"  idle RSS after {sent / 1e6:.1f}M ingested events (30 s later): {rss_kib(proc.pid) / 1024:.0f} MiB")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    baseline = None
+    if "--baseline" in args:
+        i = args.index("--baseline")
+        baseline = args[i + 1]
+        del args[i:i + 2]
+    collector, gen = args[0], args[1]
+    seconds = args[2] if len(args) > 2 else "20"
     if shutil.which("wrk"):
-        # One wrk thread: on 2 cores, a second one competes with the collector.
-        def wrk(secs: str) -> str:
-            return subprocess.run(["wrk", "-t1", "-c64", f"-d{secs}s", "--latency", "-s",
-                                   os.path.join(HERE, "ingest.lua"), f"http://{addr}/"],
-                                  capture_output=True, text=True, check=True).stdout
-        wrk("3")  # warm up
-        out = wrk(seconds)
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        p99 = re.search(r"99%\s+(\S+)", out).group(1)
-        errors = re.search(r"Socket errors:.*|Non-2xx.*", out)
-        print(f"  throughput, wrk -t1 -c64 ({seconds}s):        {rps:10.0f} events/s   (p99 {p99})"
-              + (f"  [{errors.group(0)}]" if errors else ""))
-    else:
-        loadgen(gen, addr, "--duration", "3", "--connections", "32")  # warm up
+        runs = [("this build", collector)] + ([("baseline", baseline)] if baseline else [])
+        print(f"ingest bench: durable single events, wrk -t1 -c64 for {seconds}s, {os.cpu_count()} CPUs, "
+              "alternating builds, 2 rounds")
+        for round_ in (1, 2):
+            for name, binary in runs:
+                rps, p99, rss = single_events(binary, seconds)
+                print(f"  round {round_}, {name:10}: {rps:10.0f} events/s   (p99 {p99}), peak RSS {rss:.0f} MiB")
+        batches(collector, seconds)
+    data = tempfile.mkdtemp(prefix="mallard-bench-ingest-")
+    proc, addr = start(collector, data)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    print(f"ingest bench: collector at {addr}, data in {data}, loads on the same machine")
+    loadgen(gen, addr, "--duration", "3", "--connections", "32")  # warm up
     closed = loadgen(gen, addr, "--duration", seconds, "--connections", "64")
     print(f"  throughput, loadgen closed-loop 64 conns:  {closed['throughput_per_s']:10.0f} events/s   "
           f"(p99 {closed['latency_ms']['p99']:.1f} ms, statuses {closed['statuses']})")
