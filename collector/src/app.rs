@@ -94,7 +94,8 @@ impl App {
             .map_err(context("cannot open salts in", &config.data_dir))?;
         let geoip = geoip(config.geoip_db.as_deref());
         let pipeline = Pipeline::new(config.sites.clone(), config.allow_localhost, config.rate_limit, geoip, salts);
-        let duck = db::open("512MB", 1).map_err(|e| io::Error::other(format!("cannot start DuckDB: {e}")))?;
+        let duck =
+            db::open_for_writes(&config.data_dir).map_err(|e| io::Error::other(format!("cannot start DuckDB: {e}")))?;
         restore_visits(&pipeline, &duck, &lake_dir, &recovered.events);
         // The query instance's private DuckDB (inside the extension) takes
         // half of this instance's memory limit: give it twice the budget.

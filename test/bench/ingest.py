@@ -78,10 +78,16 @@ def wrk(addr: str, script: str, secs: str, env: dict | None = None) -> tuple[flo
     out = subprocess.run(["wrk", "-t1", "-c64", f"-d{secs}s", "--latency", "-s", os.path.join(HERE, script),
                           f"http://{addr}/"], capture_output=True, text=True, check=True,
                          env=dict(os.environ, **(env or {}))).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    # Only answers that acknowledged events count: a 503 (shed) is not one.
+    total = int(re.search(r"(\d+) requests in ([\d.]+)(m?s)", out).group(1))
+    secs = float(re.search(r"requests in ([\d.]+)(m?s)", out).group(1))
+    secs = secs / 1000 if re.search(r"requests in [\d.]+ms", out) else secs
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    refused = int(non2xx.group(1)) if non2xx else 0
     p99 = re.search(r"99%\s+(\S+)", out).group(1)
-    errors = re.search(r"Socket errors:.*|Non-2xx.*", out)
-    return rps, p99 + (f"  [{errors.group(0)}]" if errors else "")
+    errors = re.search(r"Socket errors:.*", out)
+    note = (f", {refused} refused" if refused else "") + (f"  [{errors.group(0)}]" if errors else "")
+    return (total - refused) / secs, p99 + note
 
 
 def rss_kib(pid: int) -> int:

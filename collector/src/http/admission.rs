@@ -55,6 +55,12 @@ pub fn body_limit(path: &str) -> usize {
     if path == "/api/batch" { BATCH_BODY_LIMIT } else { BODY_LIMIT }
 }
 
+/// Acknowledged events not yet in the lake (the WAL's open segment plus the
+/// sealed ones waiting for the flusher) beyond which ingestion answers `503`.
+pub fn backlog_limit(flush_events: usize) -> usize {
+    3 * flush_events.max(10_000)
+}
+
 /// When the request's head was read (set by the server for each request).
 #[derive(Debug, Clone, Copy)]
 pub struct Received(pub Instant);
@@ -103,6 +109,12 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
     let path = request.uri().path().to_string();
     let lane = Lane::of(&path);
     let received = request.extensions().get::<Received>().map_or_else(Instant::now, |r| r.0);
+    // Events waiting for the lake are held in memory: past the backlog
+    // bound, refuse at once (nothing acknowledged is dropped, memory stays
+    // bounded, and the sender retries when the flusher has caught up).
+    if lane == Lane::Ingest && app.buffered_events() > backlog_limit(app.config.flush_events) {
+        return refusal(&app, lane, &path, received);
+    }
     let Some(permit) = app.admission.admit(lane, received).await else {
         return refusal(&app, lane, &path, received);
     };
