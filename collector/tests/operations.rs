@@ -248,21 +248,34 @@ fn connections_over_the_limit_get_503_and_the_server_recovers() {
     use std::io::{Read, Write};
     let c = Collector::start(&[("MALLARD_MAX_CONNECTIONS", "16")]);
     let addr = c.base.trim_start_matches("http://").to_string();
-    // 16 idle keep-alive connections, each proven served by one request.
-    let held: Vec<std::net::TcpStream> = (0..16)
-        .map(|_| {
-            let mut s = std::net::TcpStream::connect(&addr).unwrap();
-            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-            let mut buf = [0u8; 12];
-            s.read_exact(&mut buf).unwrap();
-            assert_eq!(&buf, b"HTTP/1.1 200");
-            s
-        })
-        .collect();
-    // The 17th is answered at once with a JSON reason and closed.
-    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
-    extra.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let connect = || {
+        let s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s
+    };
+    // An idle keep-alive connection, proven served by one request.
+    let served = |mut s: std::net::TcpStream| {
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+        s
+    };
+    let mut held: Vec<std::net::TcpStream> = (0..16).map(|_| served(connect())).collect();
+    // Over the limit, a few places stay for health and the dashboard: an
+    // event sent there is refused and its connection closed.
+    let mut extra = connect();
+    let event = r#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#;
+    let post = format!("POST /api/event HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{event}", event.len());
+    extra.write_all(post.as_bytes()).unwrap();
+    let mut out = String::new();
+    extra.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+    assert!(out.to_ascii_lowercase().contains("retry-after: 1"), "{out}");
+    held.extend((0..4).map(|_| served(connect())));
+    // Past the reserve (16 / 16, at least 4), a new connection is answered
+    // at once with a JSON reason and closed.
+    let mut extra = connect();
     let mut out = String::new();
     extra.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 503"), "{out}");

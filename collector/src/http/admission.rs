@@ -61,6 +61,11 @@ pub fn backlog_limit(flush_events: usize) -> usize {
     3 * flush_events.max(10_000)
 }
 
+/// Set on requests of a connection over `MALLARD_MAX_CONNECTIONS` (one of
+/// the places reserved for the dashboard, stats and health).
+#[derive(Debug, Clone, Copy)]
+pub struct Reserved;
+
 /// When the request's head was read (set by the server for each request).
 #[derive(Debug, Clone, Copy)]
 pub struct Received(pub Instant);
@@ -109,6 +114,11 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
     let path = request.uri().path().to_string();
     let lane = Lane::of(&path);
     let received = request.extensions().get::<Received>().map_or_else(Instant::now, |r| r.0);
+    if lane == Lane::Ingest && request.extensions().get::<Reserved>().is_some() {
+        let mut response = refusal(&app, lane, &path, received);
+        response.headers_mut().insert("connection", axum::http::HeaderValue::from_static("close"));
+        return response;
+    }
     // Events waiting for the lake are held in memory: past the backlog
     // bound, refuse at once (nothing acknowledged is dropped, memory stays
     // bounded, and the sender retries when the flusher has caught up).

@@ -4,7 +4,10 @@
 //!
 //! A connection costs a task, not a thread, so a flood of connections cannot
 //! starve the WAL writer or the query threads. Connections over
-//! `MALLARD_MAX_CONNECTIONS` get a `503` and are closed by the accept loop;
+//! `MALLARD_MAX_CONNECTIONS` take one of a few reserved places, which serve
+//! only the dashboard, stats and health (an event sent on one gets `503` and
+//! the connection closes), so a flood of ingest connections cannot lock the
+//! operator out; past the reserve, the accept loop answers `503` and closes;
 //! request heads over [`MAX_HEAD`] bytes or [`MAX_HEADERS`] headers get `431`
 //! (hyper); a head or body that stalls for [`IO_TIMEOUT`] is cut off.
 //! Stats, dashboard and admin handlers (DuckDB, Argon2) run on the blocking
@@ -25,7 +28,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tower_service::Service;
 
-use super::admission::{self, Lane, Received};
+use super::admission::{self, Lane, Received, Reserved};
 use super::{BodyError, Method, Request};
 use crate::app::App;
 use crate::shutdown::Shutdown;
@@ -93,6 +96,7 @@ pub fn router(app: Arc<App>) -> Router {
 async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, shutdown: Shutdown) {
     let router = router(Arc::clone(&app));
     let connections = Arc::new(Semaphore::new(app.config.max_connections.max(1)));
+    let reserve = Arc::new(Semaphore::new(reserved_connections(app.config.max_connections)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -115,15 +119,24 @@ async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, shutdown: Shutd
             },
             () = stopped(&shutdown) => break,
         };
-        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
-            continue;
+        let (permit, reserved) = match Arc::clone(&connections).try_acquire_owned() {
+            Ok(p) => (p, false),
+            Err(_) => match Arc::clone(&reserve).try_acquire_owned() {
+                Ok(p) => (p, true),
+                Err(_) => {
+                    tokio::spawn(refuse(stream));
+                    continue;
+                }
+            },
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(Received(Instant::now()));
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            if reserved {
+                request.extensions_mut().insert(Reserved);
+            }
             router.clone().call(request)
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
@@ -136,6 +149,12 @@ async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, shutdown: Shutd
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
         log::warn("shutdown: some requests were still open after the drain time", &[]);
     }
+}
+
+/// Places kept for the dashboard, stats and health beyond
+/// `MALLARD_MAX_CONNECTIONS`: 1/16 of it, at least 4.
+pub fn reserved_connections(max_connections: usize) -> usize {
+    (max_connections / 16).max(4)
 }
 
 /// Resolves once the shutdown flag is set (signals set it from a handler,
