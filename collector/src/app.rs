@@ -13,19 +13,19 @@ use std::time::{Duration, Instant};
 use mallard_core::time::{Date, now_micros};
 
 use crate::config::Config;
-use crate::flusher::{self, FlushStats, FlusherOptions};
-use crate::funnels::Funnels;
-use crate::geoip::GeoIp;
-use crate::hot;
+use crate::ingest::flusher::{self, FlushStats, FlusherOptions};
+use crate::ingest::geoip::GeoIp;
+use crate::ingest::hot;
+use crate::ingest::pipeline::Pipeline;
+use crate::ingest::recovery;
+use crate::ingest::salts::Salts;
+use crate::ingest::wal::{Wal, WalOptions};
 use crate::lake;
 use crate::log;
 use crate::metrics::Metrics;
-use crate::pipeline::Pipeline;
-use crate::recovery;
-use crate::salts::Salts;
-use crate::stats::Stats;
-use crate::wal::{Wal, WalOptions};
-use crate::{db, shutdown::Shutdown};
+use crate::query::funnels::Funnels;
+use crate::query::stats::Stats;
+use crate::{query::db, shutdown::Shutdown};
 
 /// Everything a request handler needs.
 pub struct App {
@@ -34,17 +34,17 @@ pub struct App {
     pub pipeline: Pipeline,
     pub wal: Wal,
     /// Ids of batch events already stored.
-    pub batch_ids: crate::batch_ids::BatchIds,
+    pub batch_ids: crate::ingest::batch_ids::BatchIds,
     /// Which requests are served, per lane (ingest, query, health).
     pub admission: crate::http::admission::Admission,
     pub flush_stats: Arc<FlushStats>,
     pub stats: Arc<Stats>,
     pub funnels: Funnels,
     pub auth: crate::auth::Auth,
-    pub keys: crate::keys::Keys,
-    pub shares: crate::shares::Shares,
-    pub audit: crate::audit::Audit,
-    pub erasures: Arc<crate::erase::Erasures>,
+    pub keys: crate::auth::keys::Keys,
+    pub shares: crate::auth::shares::Shares,
+    pub audit: crate::auth::audit::Audit,
+    pub erasures: Arc<crate::lake::erase::Erasures>,
     /// Held by whoever writes the lake: the flusher, erase, retention.
     pub lake_lock: Arc<Mutex<()>>,
     pub started: Instant,
@@ -113,9 +113,9 @@ impl App {
             config.login_lockout,
         )
         .map_err(context("cannot read the login settings in", &config.data_dir))?;
-        let keys = crate::keys::Keys::open_keys(&config.data_dir)
+        let keys = crate::auth::keys::Keys::open_keys(&config.data_dir)
             .map_err(context("cannot read the API keys in", &config.data_dir))?;
-        let shares = crate::shares::Shares::open_shares(&config.data_dir)
+        let shares = crate::auth::shares::Shares::open_shares(&config.data_dir)
             .map_err(context("cannot read the shared links in", &config.data_dir))?;
         if let Some(token) = auth.setup_token() {
             // The one secret that belongs in the log: the operator reads it
@@ -126,9 +126,9 @@ impl App {
                 &[("setup_token", &token)],
             );
         }
-        let audit = crate::audit::Audit::new(&config.data_dir);
+        let audit = crate::auth::audit::Audit::new(&config.data_dir);
         let lake_lock = Arc::new(Mutex::new(()));
-        let erasures = Arc::new(crate::erase::Erasures::default());
+        let erasures = Arc::new(crate::lake::erase::Erasures::default());
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
@@ -172,7 +172,7 @@ impl App {
             Arc::clone(&flush_stats),
             Arc::clone(&stopping),
         )?;
-        let batch_ids = crate::batch_ids::BatchIds::default();
+        let batch_ids = crate::ingest::batch_ids::BatchIds::default();
         for id in recovered.events.iter().filter_map(|e| e.batch_id.as_deref()) {
             batch_ids.claim(id, now_micros());
         }
@@ -235,7 +235,7 @@ impl App {
         let first_kept = Date::from_days(Date::of_micros(now_micros()).to_days() - i64::from(days) + 1);
         let dropped = {
             let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
-            crate::erase::expire(&self.config.lake_dir(), first_kept)
+            crate::lake::erase::expire(&self.config.lake_dir(), first_kept)
         };
         match dropped {
             Ok(dropped) => {
@@ -271,18 +271,18 @@ impl App {
 
     /// Erases what `rule` names from every file that holds events: lake files
     /// and rollups, WAL segments not yet flushed, and hot files. The rule goes
-    /// into the [`Erasures`](crate::erase::Erasures) first, so events still on their way (a request
+    /// into the [`Erasures`](crate::lake::erase::Erasures) first, so events still on their way (a request
     /// being committed, a sealed segment, a hot batch) are dropped too.
     /// `rows_removed` counts each erased event once: lake rows plus WAL
     /// events whose flush has not reached their partition (hot files only
     /// repeat WAL events).
-    pub fn erase(&self, rule: &crate::erase::Rule) -> io::Result<crate::erase::Outcome> {
+    pub fn erase(&self, rule: &crate::lake::erase::Rule) -> io::Result<crate::lake::erase::Outcome> {
         self.erasures.add(rule.clone());
         let lake_dir = self.config.lake_dir();
         let mut outcome = {
             // The flusher neither writes the lake nor deletes a segment meanwhile.
             let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
-            let mut outcome = crate::erase::erase(&lake_dir, rule)?;
+            let mut outcome = crate::lake::erase::erase(&lake_dir, rule)?;
             for erased in self.wal.erase(rule.clone())? {
                 // A segment's events counted per partition: one listing each.
                 let mut per_partition: std::collections::BTreeMap<(&str, Date), u64> = Default::default();

@@ -3,38 +3,21 @@
 //! and writes the Parquet lake the `mallard` extension reads.
 //!
 //! The binary (`main.rs`) only parses flags; everything else is here so tests
-//! and tools can start a collector on any listener.
+//! and tools can start a collector on any listener. The modules are grouped
+//! by job: `http` (server, admission), `routes` (one file per endpoint),
+//! `ingest` (pipeline, WAL, flusher, hot files), `lake` (scanning, writing,
+//! compaction, erase), `query` (the stats engine and its stores), `auth`
+//! (passwords, keys, shares, access).
 
-pub mod access;
 pub mod app;
-pub mod audit;
 pub mod auth;
-pub mod batch_ids;
-pub mod cache;
-pub mod compactor;
 pub mod config;
-pub mod db;
-pub mod erase;
-pub mod extension;
 pub mod files;
-pub mod flusher;
-pub mod funnels;
-pub mod geoip;
-pub mod grants;
-pub mod hot;
 pub mod http;
-pub mod keys;
+pub mod ingest;
 pub mod lake;
-pub mod lake_writer;
 pub mod log;
 pub mod metrics;
-pub mod pipeline;
-pub mod pool;
-pub mod recovery;
+pub mod query;
 pub mod routes;
-pub mod salts;
-pub mod secret;
-pub mod shares;
 pub mod shutdown;
-pub mod stats;
-pub mod wal;

@@ -69,9 +69,9 @@ fn main() -> ExitCode {
 /// `mallard-collector compact`: merges every partition into one file, offline.
 fn compact(config: &Config) -> ExitCode {
     let result = mallard_collector::app::lock_data_dir(&config.data_dir).and_then(|_lock| {
-        let db = mallard_collector::db::open("1GB", 1).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let db = mallard_collector::query::db::open("1GB", 1).map_err(|e| std::io::Error::other(e.to_string()))?;
         let metrics = mallard_collector::metrics::Metrics::default();
-        mallard_collector::compactor::compact_all(&db, &config.lake_dir(), &metrics)
+        mallard_collector::lake::compactor::compact_all(&db, &config.lake_dir(), &metrics)
     });
     match result {
         Ok(merges) => {

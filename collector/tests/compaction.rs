@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use mallard_collector::{compactor, lake};
+use mallard_collector::lake::{self, compactor};
 
 fn visible_files(lake_dir: &std::path::Path) -> Vec<(String, usize, usize)> {
     lake::scan(lake_dir).unwrap().iter().map(|p| (p.site.clone(), p.visible().len(), p.files.len())).collect()
@@ -96,7 +96,7 @@ fn a_closed_day_becomes_one_file_and_a_crashed_merge_reads_once() {
                 ..Default::default()
             })
             .collect();
-        mallard_collector::lake_writer::write_file(&dir, seq, seq, &mut events).unwrap();
+        mallard_collector::lake::writer::write_file(&dir, seq, seq, &mut events).unwrap();
     }
     // A crash after a merge's rename but before deleting its inputs: run the
     // real merge of flushes 1 and 2, then put its inputs back.
@@ -108,8 +108,8 @@ fn a_closed_day_becomes_one_file_and_a_crashed_merge_reads_once() {
         })
         .collect();
     let part = lake::read_partition("example.com", date, &dir).unwrap();
-    let db = mallard_collector::db::open("256MB", 1).unwrap();
-    mallard_collector::compactor::merge(&db, &dir, &part.files[..2]).unwrap();
+    let db = mallard_collector::query::db::open("256MB", 1).unwrap();
+    mallard_collector::lake::compactor::merge(&db, &dir, &part.files[..2]).unwrap();
     for (name, bytes) in &saved {
         std::fs::write(dir.join(name), bytes).unwrap();
     }

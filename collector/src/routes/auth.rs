@@ -10,9 +10,9 @@
 use crate::http::Request;
 use serde_json::{Value, json};
 
-use crate::access::{self, Principal, SESSION_COOKIE};
 use crate::app::App;
 use crate::auth::LoginError;
+use crate::auth::access::{self, Principal, SESSION_COOKIE};
 use crate::http::{self, Reply, header};
 
 /// The setup token a non-local setup must carry (`"token"` in the body).

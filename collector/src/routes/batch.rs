@@ -14,13 +14,13 @@ use mallard_core::time::{Date, now_micros};
 use serde_json::{Value, json};
 
 use super::respond;
-use crate::access::Principal;
 use crate::app::App;
-use crate::batch_ids::BatchIds;
+use crate::auth::access::Principal;
 use crate::http::admission::BATCH_BODY_LIMIT;
 use crate::http::{self, BodyError, Reply, Request, header};
-use crate::pipeline::Incoming;
-use crate::wal::{AppendError, Completion};
+use crate::ingest::batch_ids::BatchIds;
+use crate::ingest::pipeline::Incoming;
+use crate::ingest::wal::{AppendError, Completion};
 
 const ROUTE: &str = "/api/batch";
 

@@ -6,10 +6,10 @@
 use mallard_core::time::{Date, now_micros};
 use serde_json::json;
 
-use crate::access::Principal;
 use crate::app::App;
-use crate::erase::Rule;
+use crate::auth::access::Principal;
 use crate::http::{self, Reply};
+use crate::lake::erase::Rule;
 use crate::routes::stats::Params;
 
 pub fn delete(app: &App, query: &str, who: &Principal) -> Reply {

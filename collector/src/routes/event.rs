@@ -15,9 +15,9 @@ use mallard_core::time::now_micros;
 use super::respond;
 use crate::app::App;
 use crate::http::{self, BodyError, Reply, header};
+use crate::ingest::pipeline::Incoming;
+use crate::ingest::wal::{AppendError, Completion};
 use crate::metrics::Metrics;
-use crate::pipeline::Incoming;
-use crate::wal::{AppendError, Completion};
 
 /// Bodies larger than this are refused with `413`.
 pub const MAX_BODY: usize = 64 * 1024;

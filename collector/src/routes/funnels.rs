@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::stats::Params;
 use crate::app::App;
-use crate::funnels::Funnel;
 use crate::http::{self, Reply};
+use crate::query::funnels::Funnel;
 
 fn site(p: &Params) -> Result<String, Reply> {
     let site = p.get("site_id").ok_or_else(|| http::error(400, "site_id is required, e.g. site_id=example.com"))?;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::http::{self, Reply};
-use crate::{lake, wal};
+use crate::{ingest::wal, lake};
 
 pub fn live() -> Reply {
     http::json(200, &json!({"status": "ok"}))

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::auth::keys::Scope;
 use crate::http::{self, Reply};
-use crate::keys::Scope;
 use crate::routes::stats::Params;
 
 pub fn get(app: &App) -> Reply {

@@ -8,7 +8,7 @@ use crate::http::{self, Reply, header};
 pub fn get(app: &App, request: &Request) -> Reply {
     if let Some(token) = &app.config.metrics_token {
         let given = http::header_value(request, "Authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-        if !crate::secret::same(given.trim().as_bytes(), token.as_bytes()) {
+        if !crate::auth::secret::same(given.trim().as_bytes(), token.as_bytes()) {
             return http::error(401, "metrics require Authorization: Bearer <MALLARD_METRICS_TOKEN>")
                 .with_header(header("WWW-Authenticate", "Bearer"));
         }

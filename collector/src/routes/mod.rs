@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use crate::access::{self, Principal};
 use crate::app::App;
+use crate::auth::access::{self, Principal};
 use crate::http::{self, Method, Reply, Request, header};
 use crate::metrics::Metrics;
 

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::http::{self, Reply};
-use crate::stats::{Kind, Request, StatsError, Table};
+use crate::query::stats::{Kind, Request, StatsError, Table};
 
 /// Metrics by report kind (what each `mallard_*` function returns).
 const TOTALS: &[&str] =
@@ -268,7 +268,7 @@ fn order(
 }
 
 /// `POST /api/v2/query`.
-pub fn post(app: &App, body: &[u8], who: Option<&crate::access::Principal>) -> Reply {
+pub fn post(app: &App, body: &[u8], who: Option<&crate::auth::access::Principal>) -> Reply {
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
         _ => return http::error(400, "the body must be a JSON object (see the Stats API v2 shape in the README)"),

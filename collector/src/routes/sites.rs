@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::access::Principal;
 use crate::app::App;
+use crate::auth::access::Principal;
 use crate::http::{self, Reply};
 use crate::lake;
 

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::http::{self, Reply, header};
-use crate::stats::{Kind, Request, StatsError, Table};
+use crate::query::stats::{Kind, Request, StatsError, Table};
 
 /// Query parameters, repeated keys kept in order.
 pub struct Params(Vec<(String, String)>);

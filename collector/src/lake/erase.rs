@@ -21,9 +21,9 @@ use duckdb::Connection;
 use mallard_core::event::Event;
 use mallard_core::time::{Date, MICROS_PER_DAY, now_micros};
 
-use crate::db::quote;
 use crate::files::sync_dir;
 use crate::lake;
+use crate::query::db::quote;
 
 /// What to erase.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +136,7 @@ pub fn rewrite_file(db: &Connection, path: &Path, rule: &Rule) -> io::Result<u64
         "COPY (SELECT * FROM read_parquet({}) WHERE NOT ({erased})) TO {} {}",
         quote(&shown),
         quote(&tmp.to_string_lossy()),
-        crate::lake_writer::copy_options(),
+        crate::lake::writer::copy_options(),
     ))
     .map_err(to_io)?;
     std::fs::File::open(&tmp)?.sync_all()?;

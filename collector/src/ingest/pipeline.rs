@@ -19,8 +19,8 @@ use mallard_core::rate_limit::TokenBucket;
 use mallard_core::session::{SESSION_GAP_MICROS, VisitTracker};
 use mallard_core::{bot, lake, referrer, user_agent};
 
-use crate::geoip::{GeoIp, Location};
-use crate::salts::Salts;
+use crate::ingest::geoip::{GeoIp, Location};
+use crate::ingest::salts::Salts;
 
 /// What the tracker sent plus what the connection tells us.
 pub struct Incoming<'a> {

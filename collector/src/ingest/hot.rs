@@ -22,10 +22,10 @@ use mallard_core::event::Event;
 use mallard_core::lake::{hot_file_name, partition_dir};
 use mallard_core::time::Date;
 
-use crate::erase::{Erasures, Rule};
-use crate::lake_writer::write_named;
+use crate::lake::erase::{Erasures, Rule};
+use crate::lake::writer::write_named;
 use crate::log;
-use crate::stats::Stats;
+use crate::query::stats::Stats;
 
 /// How long a flushed segment's hot files stay for readers that listed them.
 const GRACE: Duration = Duration::from_secs(30);
@@ -110,10 +110,10 @@ pub fn start(
 /// Rewrites the hot files that hold rows `rule` erases. A file already gone
 /// (its partition erased whole) is skipped.
 fn erase(written: &HashMap<u64, Vec<PathBuf>>, rule: &Rule) -> std::io::Result<usize> {
-    let db = crate::erase::connection()?;
+    let db = crate::lake::erase::connection()?;
     let mut rewritten = 0;
     for path in written.values().flatten().filter(|p| p.exists()) {
-        if crate::erase::rewrite_file(&db, path, rule)? > 0 {
+        if crate::lake::erase::rewrite_file(&db, path, rule)? > 0 {
             rewritten += 1;
         }
     }

@@ -6,7 +6,7 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use crate::grants::{Grant, Grants};
+use crate::auth::grants::{Grant, Grants};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Share {

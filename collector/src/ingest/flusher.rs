@@ -18,11 +18,11 @@ use mallard_core::lake::partition_dir;
 use mallard_core::time::{Date, now_micros};
 
 use crate::files::sync_dir;
+use crate::ingest::wal::{Sealed, segment_path};
 use crate::lake::read_partition;
-use crate::lake_writer::write_file;
+use crate::lake::writer::write_file;
 use crate::metrics::Metrics;
-use crate::wal::{Sealed, segment_path};
-use crate::{compactor, log};
+use crate::{lake::compactor, log};
 
 /// What `/health/detailed` reports about flushing.
 #[derive(Default)]
@@ -67,13 +67,13 @@ pub struct FlusherOptions {
     pub compact_files: usize,
     pub flush_interval: Duration,
     /// Told about each flushed segment (its hot files are stale then).
-    pub hot: Option<std::sync::mpsc::Sender<crate::hot::HotMsg>>,
+    pub hot: Option<std::sync::mpsc::Sender<crate::ingest::hot::HotMsg>>,
     /// Told which sites' data changed when no hot files announce it.
-    pub stats: Arc<crate::stats::Stats>,
+    pub stats: Arc<crate::query::stats::Stats>,
     /// Held while the lake is written: erase and retention take it too.
     pub lake_lock: Arc<std::sync::Mutex<()>>,
     /// Erased events still in the WAL are dropped here.
-    pub erasures: Arc<crate::erase::Erasures>,
+    pub erasures: Arc<crate::lake::erase::Erasures>,
 }
 
 /// Writes one sealed segment's events: a file per partition not already
@@ -164,7 +164,7 @@ fn write_with_retry(
                 *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 // The segment's hot files are stale now: deleted after a grace.
                 if let Some(hot) = &opts.hot {
-                    let _ = hot.send(crate::hot::HotMsg::Flushed(segment.seq));
+                    let _ = hot.send(crate::ingest::hot::HotMsg::Flushed(segment.seq));
                 }
                 log::info(
                     "flushed",

@@ -28,7 +28,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> io::Result<TempDir> {
-        let nonce = crate::secret::to_hex(&crate::secret::random::<8>()?);
+        let nonce = crate::auth::secret::to_hex(&crate::auth::secret::random::<8>()?);
         let path = std::env::temp_dir().join(format!("mallard-extension-{}-{nonce}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(TempDir(path))
@@ -50,7 +50,7 @@ fn memory_file() -> io::Result<File> {
 }
 
 fn load_from(con: &Connection, path: &Path) -> io::Result<()> {
-    con.execute_batch(&format!("LOAD {}", crate::db::quote(&path.to_string_lossy())))
+    con.execute_batch(&format!("LOAD {}", crate::query::db::quote(&path.to_string_lossy())))
         .map_err(|e| io::Error::other(format!("cannot load the mallard extension: {e}")))
 }
 

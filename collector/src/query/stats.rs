@@ -16,8 +16,8 @@ use mallard_core::time::{Date, MICROS_PER_SECOND, format_timestamp};
 use mallard_core::{filter, lake};
 use serde_json::json;
 
-use crate::cache::Cache;
-use crate::pool::Pool;
+use crate::query::cache::Cache;
+use crate::query::pool::Pool;
 
 /// A result table as the API returns it.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,8 +160,8 @@ impl Stats {
     /// Opens the query instance (threads for every core) and loads the
     /// embedded extension into it.
     pub fn open(lake_dir: &Path, threads: usize, memory_limit: &str) -> io::Result<Stats> {
-        let con = crate::db::open(memory_limit, threads).map_err(io::Error::other)?;
-        crate::extension::load(&con)?;
+        let con = crate::query::db::open(memory_limit, threads).map_err(io::Error::other)?;
+        crate::query::extension::load(&con)?;
         let pool = Pool::new(con, threads.max(2)).map_err(io::Error::other)?;
         Ok(Stats { pool, cache: Cache::default(), lake: lake_dir.to_string_lossy().into_owned() })
     }

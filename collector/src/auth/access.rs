@@ -10,9 +10,9 @@
 use std::net::IpAddr;
 
 use crate::app::App;
+use crate::auth::keys::Scope;
 use crate::http;
 use crate::http::Request;
-use crate::keys::Scope;
 
 pub const SESSION_COOKIE: &str = "mallard_session";
 pub const SHARE_HEADER: &str = "X-Mallard-Share";

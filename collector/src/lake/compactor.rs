@@ -19,11 +19,11 @@ use mallard_core::lake::{file_name, rollup_names};
 use mallard_core::report::rollup_sql;
 use mallard_core::time::Date;
 
-use crate::db::quote;
 use crate::files::sync_dir;
 use crate::lake::{self, LakeFile, Partition};
 use crate::log;
 use crate::metrics::Metrics;
+use crate::query::db::quote;
 
 fn tier(f: &LakeFile, t: u64) -> u32 {
     (f.to - f.from + 1).checked_ilog(t).unwrap_or(0)
@@ -81,7 +81,7 @@ pub fn merge(db: &Connection, dir: &Path, files: &[LakeFile]) -> io::Result<Lake
     db.execute_batch(&format!(
         "COPY (SELECT {select} FROM {source} ORDER BY visitor_id, ts) TO {} {}",
         quote(&tmp.to_string_lossy()),
-        crate::lake_writer::copy_options()
+        crate::lake::writer::copy_options()
     ))
     .map_err(to_io)?;
     std::fs::File::open(&tmp)?.sync_all()?;
@@ -149,7 +149,7 @@ pub fn write_rollups(db: &Connection, partition: &Partition) -> io::Result<bool>
         db.execute_batch(&format!(
             "COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO {} {}",
             quote(&tmp.to_string_lossy()),
-            crate::lake_writer::copy_options()
+            crate::lake::writer::copy_options()
         ))
         .map_err(to_io)?;
         std::fs::File::open(&tmp)?.sync_all()?;

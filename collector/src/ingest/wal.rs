@@ -29,10 +29,10 @@ use std::time::{Duration, Instant};
 
 use mallard_core::event::Event;
 
-use crate::erase::{Erasures, Rule};
 use crate::files::sync_dir;
-use crate::flusher::Handoff;
-use crate::hot::HotMsg;
+use crate::ingest::flusher::Handoff;
+use crate::ingest::hot::HotMsg;
+use crate::lake::erase::{Erasures, Rule};
 use crate::log;
 use crate::metrics::Metrics;
 

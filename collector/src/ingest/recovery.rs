@@ -11,10 +11,10 @@ use std::path::Path;
 
 use mallard_core::event::Event;
 
-use crate::flusher::flush;
+use crate::ingest::flusher::flush;
+use crate::ingest::wal::{list_segments, read_segment, segment_path};
 use crate::lake;
 use crate::log;
-use crate::wal::{list_segments, read_segment, segment_path};
 
 /// What recovery found.
 pub struct Recovered {
@@ -50,6 +50,6 @@ pub fn recover(lake_dir: &Path, wal_dir: &Path) -> io::Result<Recovered> {
         replayed.extend(events);
     }
     // Every segment is in the lake now: hot files are all stale.
-    crate::hot::remove_all(lake_dir)?;
+    crate::ingest::hot::remove_all(lake_dir)?;
     Ok(Recovered { next_seq: max_seq + 1, events: replayed })
 }

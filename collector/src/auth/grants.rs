@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::secret;
+use crate::auth::secret;
 
 /// A record in a [`Grants`] store.
 pub trait Grant: Clone + Serialize + DeserializeOwned {

@@ -1,6 +1,10 @@
 //! The lake on disk: scanning partitions and their files (format v1, see
 //! `mallard_core::lake` for the naming and visibility rules).
 
+pub mod compactor;
+pub mod erase;
+pub mod writer;
+
 use std::io;
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,13 @@
 //! logins lock out the client's IP, and all clients when failures pile up
 //! from many addresses, for `MALLARD_LOGIN_LOCKOUT`.
 
+pub mod access;
+pub mod audit;
+pub mod grants;
+pub mod keys;
+pub mod secret;
+pub mod shares;
+
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
@@ -14,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
-
-use crate::secret;
 
 /// OWASP's Argon2id recommendation: 19 MiB, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;
