@@ -29,7 +29,7 @@ pub fn recover(lake_dir: &Path, wal_dir: &Path) -> io::Result<Recovered> {
     std::fs::create_dir_all(wal_dir)?;
     let mut max_seq = 0;
     for partition in lake::scan(lake_dir)? {
-        lake::remove_temp_files(&partition)?;
+        lake::remove_temp_files(&partition, std::time::Duration::ZERO)?;
         max_seq = partition.files.iter().map(|f| f.to).fold(max_seq, u64::max);
     }
     let mut replayed = Vec::new();

@@ -164,7 +164,7 @@ pub fn write_rollups(db: &Connection, partition: &Partition) -> io::Result<bool>
 pub fn run(db: &Connection, lake_dir: &Path, open_since: Date, t: usize, metrics: &Metrics) -> io::Result<usize> {
     let mut merges = 0;
     for mut partition in lake::scan(lake_dir)? {
-        lake::remove_temp_files(&partition)?;
+        lake::remove_temp_files(&partition, lake::TEMP_FILE_AGE)?;
         remove_hidden(&partition)?;
         loop {
             partition = lake::read_partition(&partition.site, partition.date, &partition.dir)?;

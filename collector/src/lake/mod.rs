@@ -100,16 +100,44 @@ pub fn scan(lake: &Path) -> io::Result<Vec<Partition>> {
     Ok(partitions)
 }
 
-/// Removes temp files a crash left behind (`.*.tmp`, never read by anyone).
-pub fn remove_temp_files(partition: &Partition) -> io::Result<usize> {
+/// Removes temp files a crash left behind (`.*.tmp`, never read by anyone)
+/// that are at least `min_age` old. While the collector runs, pass
+/// [`TEMP_FILE_AGE`]: a younger one may be a file the hot-file thread is
+/// writing right now (it does not hold the lake lock).
+pub fn remove_temp_files(partition: &Partition, min_age: std::time::Duration) -> io::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(&partition.dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.ends_with(".tmp") {
+        let stale =
+            || entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a >= min_age));
+        if name.starts_with('.') && name.ends_with(".tmp") && stale() {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// How old a temp file must be to count as a crash's leftover.
+pub const TEMP_FILE_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_temp_file_is_left_to_its_writer() {
+        let dir = std::env::temp_dir().join(format!("mallard-temp-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(".0000000000000001.00000000.hot.tmp");
+        std::fs::write(&tmp, b"being written").unwrap();
+        let partition =
+            Partition { site: "a.example".into(), date: Date::of_micros(0), dir: dir.clone(), files: vec![] };
+        assert_eq!(remove_temp_files(&partition, TEMP_FILE_AGE).unwrap(), 0, "the hot thread may be writing it");
+        assert!(tmp.exists());
+        assert_eq!(remove_temp_files(&partition, std::time::Duration::ZERO).unwrap(), 1, "at start-up: a leftover");
+        assert!(!tmp.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

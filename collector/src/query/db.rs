@@ -28,7 +28,7 @@ pub fn open_for_writes(data_dir: &std::path::Path) -> duckdb::Result<Connection>
 }
 
 /// The memory limit of [`open_for_writes`].
-pub const WRITE_MEMORY: &str = "128MB";
+pub const WRITE_MEMORY: &str = "256MB";
 
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
