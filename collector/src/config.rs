@@ -36,7 +36,12 @@ pub const SETTINGS: &[Setting] = &[
     s("trust_proxy", "false", "take the client IP from X-Forwarded-For / X-Real-IP (only behind your own proxy)"),
     s("salt_rotation", "day", "how often the visitor-id salt changes: day, week or month"),
     s("flush_interval", "10s", "write buffered events to Parquet at least this often"),
-    s("flush_events", "50000", "write buffered events to Parquet once this many are waiting"),
+    s(
+        "flush_events",
+        "50000",
+        "write buffered events to Parquet once this many are waiting; past 3x this many not yet in the lake, \
+         events get 503",
+    ),
     s("hot_interval", "1s", "make unflushed events visible to queries this often (hot files); 0 = only at flush"),
     s("rate_limit", "0", "events per second accepted per site (excess is dropped); 0 = unlimited"),
     s("allow_localhost", "false", "record events from localhost pages (normally dropped)"),
@@ -52,7 +57,12 @@ pub const SETTINGS: &[Setting] = &[
         "under concurrent load, how long a WAL group commit waits to gather more events (0 = never)",
     ),
     s("workers", "0", "threads of the async HTTP runtime, which serve every connection; 0 = one per CPU core"),
-    s("max_connections", "4096", "connections open at once (a task each, not a thread); more get 503 and are closed"),
+    s(
+        "max_connections",
+        "4096",
+        "connections open at once (a task each, not a thread); 1/16 more are kept for health and the dashboard; \
+         more get 503 and are closed",
+    ),
     s(
         "shed_after",
         "250ms",
