@@ -34,7 +34,7 @@ pub struct App {
     pub pipeline: Pipeline,
     pub wal: Wal,
     /// Ids of batch events already stored.
-    pub batch_ids: crate::ingest::batch_ids::BatchIds,
+    pub batch_ids: Arc<crate::ingest::batch_ids::BatchIds>,
     /// Which requests are served, per lane (ingest, query, health).
     pub admission: crate::http::admission::Admission,
     pub flush_stats: Arc<FlushStats>,
@@ -177,7 +177,7 @@ impl App {
             batch_ids.claim(id, now_micros());
         }
         let app = Arc::new(App {
-            batch_ids,
+            batch_ids: Arc::new(batch_ids),
             admission: crate::http::admission::Admission::new(config.queue, config.shed_after),
             config,
             metrics,

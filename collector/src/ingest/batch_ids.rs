@@ -4,7 +4,7 @@
 //! [`KEEP`] (at most [`CAPACITY`]), and after a restart the WAL's unflushed
 //! events bring theirs back (`Event::batch_id`).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 /// How long an id is remembered, µs.
@@ -19,8 +19,10 @@ pub struct BatchIds {
 
 #[derive(Default)]
 struct Inner {
-    ids: HashSet<String>,
-    /// `(claimed at, id)`, oldest first.
+    /// Each id and when it was claimed.
+    ids: HashMap<String, i64>,
+    /// `(claimed at, id)`, oldest first; an entry whose id was released or
+    /// claimed again since is skipped when it comes up.
     order: VecDeque<(i64, String)>,
 }
 
@@ -38,12 +40,15 @@ impl BatchIds {
             if *at > now - KEEP && inner.order.len() < CAPACITY {
                 break;
             }
-            let (_, old) = inner.order.pop_front().expect("front exists");
-            inner.ids.remove(&old);
+            let (at, old) = inner.order.pop_front().expect("front exists");
+            if inner.ids.get(&old) == Some(&at) {
+                inner.ids.remove(&old);
+            }
         }
-        if !inner.ids.insert(key.to_string()) {
+        if inner.ids.contains_key(key) {
             return false;
         }
+        inner.ids.insert(key.to_string(), now);
         inner.order.push_back((now, key.to_string()));
         true
     }
@@ -54,7 +59,6 @@ impl BatchIds {
         for k in keys {
             inner.ids.remove(k);
         }
-        inner.order.retain(|(_, k)| !keys.contains(k));
     }
 }
 
@@ -72,5 +76,7 @@ mod tests {
         ids.release(std::slice::from_ref(&k));
         assert!(ids.claim(&k, 2), "a released claim can be made again");
         assert!(ids.claim(&k, 2 + KEEP), "remembered for KEEP only");
+        // The entry of the claim made at 0 expires; the one made at 2 + KEEP stays.
+        assert!(!ids.claim(&k, 3 + KEEP));
     }
 }

@@ -103,15 +103,19 @@ pub fn post(app: &App, mut request: Request, who: &Principal, started: Instant) 
     }
     // Answered by the WAL's responder once the events are fsync'd.
     let metrics = Arc::clone(&app.metrics);
+    let batch_ids = Arc::clone(&app.batch_ids);
     let done: Completion = Box::new(move |result| {
         let reply = match result {
             Ok(()) => summary(&results),
-            Err(e) => unavailable(&metrics, &e),
+            Err(e) => {
+                // Not stored: a retry must store these ids, not call them duplicates.
+                batch_ids.release(&claims);
+                unavailable(&metrics, &e)
+            }
         };
         respond(&metrics, request, reply, ROUTE, started);
     });
     if let Err((e, done)) = app.wal.submit(events, done) {
-        app.batch_ids.release(&claims);
         done(Err(e));
     }
 }
