@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use mallard_core::time::{Date, now_micros};
 
 use crate::config::Config;
-use crate::ingest::flusher::{self, FlushStats, FlusherOptions};
+use crate::ingest::flusher::{self, FlusherOptions};
 use crate::ingest::geoip::GeoIp;
+use crate::ingest::handoff::{FlushStats, Handoff};
 use crate::ingest::hot;
 use crate::ingest::pipeline::Pipeline;
 use crate::ingest::recovery;
@@ -132,7 +133,7 @@ impl App {
         let metrics = Arc::new(Metrics::default());
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
-        let (sealed_tx, sealed_rx) = flusher::Handoff::channel(Arc::clone(&flush_stats));
+        let (sealed_tx, sealed_rx) = Handoff::channel(Arc::clone(&flush_stats));
         let hot = if config.hot_interval.is_zero() {
             None
         } else {

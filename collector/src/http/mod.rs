@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use tokio::sync::oneshot;
 
 pub mod admission;
+pub mod params;
 pub mod server;
 
 /// Request methods the routes tell apart.

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -18,48 +18,12 @@ use mallard_core::lake::partition_dir;
 use mallard_core::time::{Date, now_micros};
 
 use crate::files::sync_dir;
-use crate::ingest::wal::{Sealed, segment_path};
+use crate::ingest::handoff::{FlushStats, Sealed};
+use crate::ingest::wal::segment_path;
 use crate::lake::read_partition;
 use crate::lake::writer::write_file;
 use crate::metrics::Metrics;
 use crate::{lake::compactor, log};
-
-/// What `/health/detailed` reports about flushing.
-#[derive(Default)]
-pub struct FlushStats {
-    /// µs since the epoch of the last successful flush (0 = none yet).
-    pub last_flush: AtomicI64,
-    /// Events sealed but not yet written to Parquet.
-    pub pending: AtomicI64,
-    pub last_error: Mutex<Option<String>>,
-    pub healthy: AtomicBool,
-}
-
-/// The WAL's way into the flusher. Events count as pending from the moment
-/// they are handed off, so "acknowledged but not yet in Parquet" never dips
-/// to zero while a segment travels between the two threads.
-pub struct Handoff {
-    tx: std::sync::mpsc::Sender<Sealed>,
-    stats: Arc<FlushStats>,
-}
-
-impl Handoff {
-    pub fn channel(stats: Arc<FlushStats>) -> (Handoff, Receiver<Sealed>) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        (Handoff { tx, stats }, rx)
-    }
-
-    /// Hands a sealed segment to the flusher; false when it has stopped.
-    pub fn send(&self, segment: Sealed) -> bool {
-        let n = segment.events.len() as i64;
-        self.stats.pending.fetch_add(n, Ordering::Relaxed);
-        if self.tx.send(segment).is_err() {
-            self.stats.pending.fetch_sub(n, Ordering::Relaxed);
-            return false;
-        }
-        true
-    }
-}
 
 pub struct FlusherOptions {
     pub lake_dir: PathBuf,

@@ -5,6 +5,7 @@
 pub mod batch_ids;
 pub mod flusher;
 pub mod geoip;
+pub mod handoff;
 pub mod hot;
 pub mod pipeline;
 pub mod recovery;

@@ -30,18 +30,11 @@ use std::time::{Duration, Instant};
 use mallard_core::event::Event;
 
 use crate::files::sync_dir;
-use crate::ingest::flusher::Handoff;
+use crate::ingest::handoff::{Handoff, Sealed};
 use crate::ingest::hot::HotMsg;
 use crate::lake::erase::{Erasures, Rule};
 use crate::log;
 use crate::metrics::Metrics;
-
-/// A segment's events, sealed and ready to be written to Parquet.
-#[derive(Debug)]
-pub struct Sealed {
-    pub seq: u64,
-    pub events: Vec<Event>,
-}
 
 /// Why an append was not made durable (the request gets `503`).
 #[derive(Debug, Clone, PartialEq, Eq)]

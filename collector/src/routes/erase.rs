@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::auth::access::Principal;
+use crate::http::params::Params;
 use crate::http::{self, Reply};
 use crate::lake::erase::Rule;
-use crate::routes::stats::Params;
 
 pub fn delete(app: &App, query: &str, who: &Principal) -> Reply {
     let p = Params::parse(query);

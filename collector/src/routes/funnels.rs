@@ -6,8 +6,8 @@
 use mallard_core::lake;
 use serde_json::{Value, json};
 
-use super::stats::Params;
 use crate::app::App;
+use crate::http::params::Params;
 use crate::http::{self, Reply};
 use crate::query::funnels::Funnel;
 

@@ -113,7 +113,7 @@ fn authorize(app: &App, request: &Request, class: Class, query: &str) -> Result<
     if !matches!(request.method(), Method::Get | Method::Head) {
         access::check_origin(app, request, &who).map_err(refuse)?;
     }
-    if let Some(site) = stats::Params::parse(query).get("site_id")
+    if let Some(site) = http::params::Params::parse(query).get("site_id")
         && !who.can_read(&site.to_lowercase())
     {
         return Err(http::error(403, &format!("this credential does not cover site {site:?}")));

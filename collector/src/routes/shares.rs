@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::http::params::Params;
 use crate::http::{self, Reply};
-use crate::routes::stats::Params;
 
 pub fn get(app: &App) -> Reply {
     http::json(200, &json!({"shares": app.shares.list()}))

@@ -20,25 +20,9 @@ use mallard_core::period::{self, DateRange};
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::http::params::Params;
 use crate::http::{self, Reply, header};
 use crate::query::stats::{Kind, Request, StatsError, Table};
-
-/// Query parameters, repeated keys kept in order.
-pub struct Params(Vec<(String, String)>);
-
-impl Params {
-    pub fn parse(query: &str) -> Params {
-        Params(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
-    }
-
-    pub fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
-    }
-}
 
 /// Maps a stats error to its HTTP reply.
 pub fn error_reply(e: StatsError) -> Reply {
