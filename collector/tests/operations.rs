@@ -57,8 +57,23 @@ fn metrics_count_events_requests_and_flushes() {
         "# TYPE mallard_wal_fsync_duration_seconds histogram",
         "# TYPE mallard_flush_duration_seconds histogram",
         "mallard_compaction_runs_total",
+        "# TYPE mallard_pipeline_step_seconds_total counter",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    // Every step is timed; the user-agent step ran for the four well-formed events.
+    for step in
+        ["site", "bot", "localhost", "rate-limit", "user-agent", "geoip", "visitor-id", "url", "referrer", "row"]
+    {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("mallard_pipeline_step_seconds_total{{step=\"{step}\"}} ")))
+            .unwrap_or_else(|| panic!("no time for step {step} in\n{text}"));
+        let secs: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(secs >= 0.0, "{line}");
+        if step == "user-agent" {
+            assert!(secs > 0.0, "{line}");
+        }
     }
 }
 

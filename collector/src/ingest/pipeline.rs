@@ -3,7 +3,9 @@
 //! (`X-Mallard-Dropped`) and counted in `/metrics`.
 //!
 //! parse → site → bot → localhost → rate-limit → user-agent → geoip →
-//! visitor-id → visit-id → url → referrer → row
+//! visitor-id (and visit-id) → url → referrer → row: `STEPS`, each a plain
+//! function of the event so far; a drop's reason is a closed [`DropReason`],
+//! and each step's time is summed for `/metrics`.
 //!
 //! The IP address and the full user agent are used here and then discarded:
 //! nothing in an [`Event`] can identify a person.
@@ -11,6 +13,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use mallard_core::event::{ENGAGEMENT, Event};
 use mallard_core::page_url::{self, PageUrl};
@@ -36,8 +40,32 @@ pub struct Incoming<'a> {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub events: Vec<Event>,
-    /// `(step, reason)` of each site's event that was dropped.
-    pub dropped: Vec<(&'static str, &'static str)>,
+    /// Why each site's event that was dropped was dropped.
+    pub dropped: Vec<DropReason>,
+}
+
+/// Why an event was dropped on purpose: a closed list. Its text is what
+/// `X-Mallard-Dropped`, a batch item's result and the `reason` label say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    UnknownSite,
+    Bot,
+    Localhost,
+    RateLimited,
+    /// A batch event older than the oldest salt kept.
+    SaltExpired,
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::UnknownSite => "unknown-site",
+            DropReason::Bot => "bot",
+            DropReason::Localhost => "localhost",
+            DropReason::RateLimited => "rate-limited",
+            DropReason::SaltExpired => "salt-expired",
+        }
+    }
 }
 
 /// A request the pipeline refuses outright (answered `400`).
@@ -52,6 +80,8 @@ pub struct Pipeline {
     pub salts: Salts,
     visits: Mutex<VisitTracker>,
     buckets: Mutex<HashMap<String, TokenBucket>>,
+    /// Nanoseconds spent in each of `STEPS`.
+    step_nanos: [AtomicU64; STEPS.len()],
 }
 
 /// Hosts whose events are dropped unless `allow_localhost` is set.
@@ -78,6 +108,7 @@ impl Pipeline {
             salts,
             visits: Mutex::new(VisitTracker::new(SESSION_GAP_MICROS)),
             buckets: Mutex::new(HashMap::new()),
+            step_nanos: Default::default(),
         }
     }
 
@@ -115,101 +146,180 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    fn one(&self, incoming: &Incoming<'_>, page: &PageUrl, site: &str) -> Result<Event, (&'static str, &'static str)> {
-        let p = &incoming.payload;
-        // site
-        if !self.sites.is_empty() && !self.sites.iter().any(|s| s == site) {
-            return Err(("site", "unknown-site"));
-        }
-        // bot
-        let ua = incoming.user_agent.unwrap_or("");
-        if bot::is_bot(Some(ua.as_bytes())) {
-            return Err(("bot", "bot"));
-        }
-        // localhost
-        if !self.allow_localhost && is_local(&page.hostname) {
-            return Err(("localhost", "localhost"));
-        }
-        // rate-limit
-        if self.rate_limit > 0.0 {
-            let mut buckets = lock(&self.buckets);
-            let bucket = buckets
-                .entry(site.to_string())
-                .or_insert_with(|| TokenBucket::new(self.rate_limit, self.rate_limit.max(1.0), incoming.now));
-            if !bucket.try_take(incoming.now) {
-                return Err(("rate-limit", "rate-limited"));
-            }
-        }
-        let mut event = Event { site: site.to_string(), ts: incoming.now, name: p.name.clone(), ..Event::default() };
-        // user-agent
-        user_agent::with_parsed(ua.as_bytes(), |parsed| {
-            event.browser = parsed.browser.clone();
-            event.browser_version = parsed.browser_version.clone();
-            event.os = parsed.os.clone();
-            event.os_version = parsed.os_version.clone();
-            event.device = parsed.device.map(|d| d.as_str().to_string());
-        });
-        // geoip
-        let location = match (&self.geoip, incoming.ip) {
-            (Some(db), Some(ip)) => db.lookup(ip),
-            _ => Location::default(),
+    fn one(&self, incoming: &Incoming<'_>, page: &PageUrl, site: &str) -> Result<Event, DropReason> {
+        let mut c = Ctx {
+            incoming,
+            page,
+            site,
+            ua: incoming.user_agent.unwrap_or(""),
+            event: Event {
+                site: site.to_string(),
+                ts: incoming.now,
+                name: incoming.payload.name.clone(),
+                ..Event::default()
+            },
         };
-        event.country = location.country;
-        event.region = location.region;
-        event.city = location.city;
-        // visitor-id: the previous period's salt keeps a visit that crosses
-        // the salt boundary one visitor.
-        let ip = incoming.ip.map(|ip| ip.to_string()).unwrap_or_default();
-        // A batch's older event is hashed with the salt of its own period.
-        let (current, previous) = self
-            .salts
-            .with_hashers_at(mallard_core::time::Date::of_micros(incoming.now), |cur, prev| {
-                (
-                    cur.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes()),
-                    prev.map(|h| h.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes())),
-                )
-            })
-            .ok_or(("visitor-id", "salt-expired"))?;
-        let mut visits = lock(&self.visits);
-        event.visitor_id = match previous {
-            Some(prev) if !visits.is_active(current, incoming.now) && visits.is_active(prev, incoming.now) => prev,
-            _ => current,
-        };
-        // visit-id: engagement rows never form or extend a visit.
-        event.visit_id = if p.name == ENGAGEMENT {
-            visits.peek(event.visitor_id, incoming.now).unwrap_or_else(random_id)
-        } else {
-            visits.assign(event.visitor_id, incoming.now, random_id)
-        };
-        drop(visits);
-        // url
-        event.hostname = Some(page.hostname.clone());
-        event.pathname = Some(page.pathname.clone());
-        event.utm_source = page.utm_source.clone();
-        event.utm_medium = page.utm_medium.clone();
-        event.utm_campaign = page.utm_campaign.clone();
-        event.utm_content = page.utm_content.clone();
-        event.utm_term = page.utm_term.clone();
-        // referrer
-        if let Some(r) = p.referrer.as_deref() {
-            event.referrer = page_url::clean_referrer(r);
-            event.referrer_source = referrer::referrer_source(r, Some(&page.hostname));
+        for (i, (_, step)) in STEPS.iter().enumerate() {
+            let started = Instant::now();
+            let result = step(self, &mut c);
+            self.step_nanos[i].fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            result?;
         }
-        // row
-        event.screen_width = p.screen_width;
-        event.props = p.props.clone();
-        if let Some(rev) = &p.revenue {
-            event.revenue_amount = Some(rev.amount_e4);
-            event.revenue_currency = Some(rev.currency.clone());
-        }
-        if p.name == ENGAGEMENT {
-            event.scroll_depth = Some(p.scroll_depth.unwrap_or(0));
-            event.engaged_ms = Some(p.engaged_ms.unwrap_or(0));
-        } else if p.name != mallard_core::event::PAGEVIEW {
-            event.interactive = Some(p.interactive.unwrap_or(true));
-        }
-        Ok(event)
+        Ok(c.event)
     }
+
+    /// Time spent in each step since start-up, for `/metrics` (Prometheus text).
+    pub fn render_step_times(&self, out: &mut String) {
+        out.push_str("# HELP mallard_pipeline_step_seconds_total Time spent in each ingest pipeline step.\n");
+        out.push_str("# TYPE mallard_pipeline_step_seconds_total counter\n");
+        for (i, (name, _)) in STEPS.iter().enumerate() {
+            let secs = self.step_nanos[i].load(Ordering::Relaxed) as f64 / 1e9;
+            out.push_str(&format!("mallard_pipeline_step_seconds_total{{step=\"{name}\"}} {secs}\n"));
+        }
+    }
+}
+
+/// One event on its way through the steps.
+struct Ctx<'a> {
+    incoming: &'a Incoming<'a>,
+    page: &'a PageUrl,
+    site: &'a str,
+    ua: &'a str,
+    event: Event,
+}
+
+type StepFn = fn(&Pipeline, &mut Ctx<'_>) -> Result<(), DropReason>;
+
+/// The steps, in order, by name (the `step` label in `/metrics`).
+const STEPS: [(&str, StepFn); 10] = [
+    ("site", site),
+    ("bot", bot),
+    ("localhost", localhost),
+    ("rate-limit", rate_limit),
+    ("user-agent", user_agent_step),
+    ("geoip", geoip),
+    ("visitor-id", visitor_and_visit),
+    ("url", url),
+    ("referrer", referrer_step),
+    ("row", row),
+];
+
+fn site(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    if !p.sites.is_empty() && !p.sites.iter().any(|s| s == c.site) {
+        return Err(DropReason::UnknownSite);
+    }
+    Ok(())
+}
+
+fn bot(_: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    if bot::is_bot(Some(c.ua.as_bytes())) { Err(DropReason::Bot) } else { Ok(()) }
+}
+
+fn localhost(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    if !p.allow_localhost && is_local(&c.page.hostname) { Err(DropReason::Localhost) } else { Ok(()) }
+}
+
+fn rate_limit(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    if p.rate_limit > 0.0 {
+        let now = c.incoming.now;
+        let mut buckets = lock(&p.buckets);
+        let bucket = buckets
+            .entry(c.site.to_string())
+            .or_insert_with(|| TokenBucket::new(p.rate_limit, p.rate_limit.max(1.0), now));
+        if !bucket.try_take(now) {
+            return Err(DropReason::RateLimited);
+        }
+    }
+    Ok(())
+}
+
+fn user_agent_step(_: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    let event = &mut c.event;
+    user_agent::with_parsed(c.ua.as_bytes(), |parsed| {
+        event.browser = parsed.browser.clone();
+        event.browser_version = parsed.browser_version.clone();
+        event.os = parsed.os.clone();
+        event.os_version = parsed.os_version.clone();
+        event.device = parsed.device.map(|d| d.as_str().to_string());
+    });
+    Ok(())
+}
+
+fn geoip(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    let location = match (&p.geoip, c.incoming.ip) {
+        (Some(db), Some(ip)) => db.lookup(ip),
+        _ => Location::default(),
+    };
+    c.event.country = location.country;
+    c.event.region = location.region;
+    c.event.city = location.city;
+    Ok(())
+}
+
+/// visitor-id and visit-id: one step, as both need the visit tracker's lock.
+fn visitor_and_visit(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    let (site, ua, now) = (c.site, c.ua, c.incoming.now);
+    // The previous period's salt keeps a visit that crosses the salt boundary
+    // one visitor; a batch's older event is hashed with its own period's salt.
+    let ip = c.incoming.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let (current, previous) = p
+        .salts
+        .with_hashers_at(mallard_core::time::Date::of_micros(now), |cur, prev| {
+            (
+                cur.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes()),
+                prev.map(|h| h.id(site.as_bytes(), ip.as_bytes(), ua.as_bytes())),
+            )
+        })
+        .ok_or(DropReason::SaltExpired)?;
+    let mut visits = lock(&p.visits);
+    c.event.visitor_id = match previous {
+        Some(prev) if !visits.is_active(current, now) && visits.is_active(prev, now) => prev,
+        _ => current,
+    };
+    // Engagement rows never form or extend a visit.
+    c.event.visit_id = if c.incoming.payload.name == ENGAGEMENT {
+        visits.peek(c.event.visitor_id, now).unwrap_or_else(random_id)
+    } else {
+        visits.assign(c.event.visitor_id, now, random_id)
+    };
+    Ok(())
+}
+
+fn url(_: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    let (event, page) = (&mut c.event, c.page);
+    event.hostname = Some(page.hostname.clone());
+    event.pathname = Some(page.pathname.clone());
+    event.utm_source = page.utm_source.clone();
+    event.utm_medium = page.utm_medium.clone();
+    event.utm_campaign = page.utm_campaign.clone();
+    event.utm_content = page.utm_content.clone();
+    event.utm_term = page.utm_term.clone();
+    Ok(())
+}
+
+fn referrer_step(_: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    if let Some(r) = c.incoming.payload.referrer.as_deref() {
+        c.event.referrer = page_url::clean_referrer(r);
+        c.event.referrer_source = referrer::referrer_source(r, Some(&c.page.hostname));
+    }
+    Ok(())
+}
+
+fn row(_: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
+    let (event, p) = (&mut c.event, &c.incoming.payload);
+    event.screen_width = p.screen_width;
+    event.props = p.props.clone();
+    if let Some(rev) = &p.revenue {
+        event.revenue_amount = Some(rev.amount_e4);
+        event.revenue_currency = Some(rev.currency.clone());
+    }
+    if p.name == ENGAGEMENT {
+        event.scroll_depth = Some(p.scroll_depth.unwrap_or(0));
+        event.engaged_ms = Some(p.engaged_ms.unwrap_or(0));
+    } else if p.name != mallard_core::event::PAGEVIEW {
+        event.interactive = Some(p.interactive.unwrap_or(true));
+    }
+    Ok(())
 }
 
 /// A random 64-bit id (visit ids must not be guessable or derivable).

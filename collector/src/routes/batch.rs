@@ -170,7 +170,7 @@ fn one(
         if let Some(key) = key {
             app.batch_ids.release(&[key]);
         }
-        return ItemResult::Dropped(outcome.dropped.first().map_or("dropped", |(_, reason)| reason));
+        return ItemResult::Dropped(outcome.dropped.first().map_or("dropped", |reason| reason.as_str()));
     }
     for mut event in outcome.events {
         event.batch_id = key.clone();

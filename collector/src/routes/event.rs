@@ -112,10 +112,10 @@ fn ingest(app: &App, request: Request, payload: payload::Payload, pixel: Option<
         Err(rejected) => return respond(&app.metrics, request, reject(app, 400, &rejected.0), ROUTE, started),
     };
     drop(incoming);
-    for (_, reason) in &outcome.dropped {
-        app.metrics.inc("mallard_events_dropped_total", &format!("reason=\"{reason}\""), 1.0);
+    for reason in &outcome.dropped {
+        app.metrics.inc("mallard_events_dropped_total", &format!("reason=\"{}\"", reason.as_str()), 1.0);
     }
-    let dropped = outcome.dropped.first().map(|(_, reason)| *reason);
+    let dropped = outcome.dropped.first().map(|reason| reason.as_str());
     if outcome.events.is_empty() {
         return respond(&app.metrics, request, accepted(pixel, dropped), ROUTE, started);
     }

@@ -13,5 +13,7 @@ pub fn get(app: &App, request: &Request) -> Reply {
                 .with_header(header("WWW-Authenticate", "Bearer"));
         }
     }
-    http::reply(200, "text/plain; version=0.0.4", app.metrics.render()).with_header(header("Cache-Control", "no-store"))
+    let mut text = app.metrics.render();
+    app.pipeline.render_step_times(&mut text);
+    http::reply(200, "text/plain; version=0.0.4", text).with_header(header("Cache-Control", "no-store"))
 }
