@@ -66,6 +66,10 @@ pub fn backlog_limit(flush_events: usize) -> usize {
 #[derive(Debug, Clone, Copy)]
 pub struct Reserved;
 
+/// An ingest request's place in its lane, given back by `Request::respond`.
+#[derive(Clone)]
+pub struct Place(pub Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>);
+
 /// When the request's head was read (set by the server for each request).
 #[derive(Debug, Clone, Copy)]
 pub struct Received(pub Instant);
@@ -128,6 +132,14 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
     let Some(permit) = app.admission.admit(lane, received).await else {
         return refusal(&app, lane, &path, received);
     };
+    let mut request = request;
+    if lane == Lane::Ingest {
+        // An ingest place is given back when the reply is ready (the events
+        // are durable), not when it has been written: under a flood the
+        // writing waits behind the refusals.
+        request.extensions_mut().insert(Place(Arc::new(std::sync::Mutex::new(Some(permit)))));
+        return next.run(request).await;
+    }
     let response = next.run(request).await;
     drop(permit);
     response

@@ -71,6 +71,7 @@ pub struct Request {
     body: Result<Vec<u8>, BodyError>,
     received: Instant,
     reply_to: Option<oneshot::Sender<Reply>>,
+    place: Option<admission::Place>,
 }
 
 impl Request {
@@ -84,7 +85,13 @@ impl Request {
         received: Instant,
     ) -> (Request, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
-        (Request { method, url, headers, remote, body, received, reply_to: Some(tx) }, rx)
+        (Request { method, url, headers, remote, body, received, reply_to: Some(tx), place: None }, rx)
+    }
+
+    /// The request's place in its admission lane, given back on reply.
+    pub fn with_place(mut self, place: Option<admission::Place>) -> Request {
+        self.place = place;
+        self
     }
 
     pub fn method(&self) -> &Method {
@@ -108,6 +115,9 @@ impl Request {
     /// Sends the reply. A second reply, or one to a client that has gone, is
     /// dropped.
     pub fn respond(mut self, reply: Reply) {
+        if let Some(place) = self.place.take() {
+            place.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
         if let Some(tx) = self.reply_to.take() {
             let _ = tx.send(reply);
         }

@@ -40,6 +40,8 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_HEADERS: usize = 100;
 /// A request head or body that makes no progress this long is cut off.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
+/// How much lower the HTTP threads' scheduling priority is than the WAL's.
+const HTTP_NICE: i32 = 5;
 /// How long shutdown waits for open requests to finish.
 const DRAIN: Duration = Duration::from_secs(10);
 /// Blocking threads for stats and admin handlers (each mostly waits for
@@ -60,6 +62,12 @@ impl Server {
             .worker_threads(app.config.workers.max(1))
             .max_blocking_threads(BLOCKING_THREADS)
             .thread_name("http")
+            // The WAL writer and its responder finish what the HTTP threads
+            // accepted: under a flood, refusing the excess must not take
+            // their CPU (ARCHITECTURE.md, write path).
+            .on_thread_start(|| {
+                let _ = rustix::process::nice(HTTP_NICE);
+            })
             .enable_all()
             .build()?;
         let listener = {
@@ -200,7 +208,9 @@ async fn dispatch(State(app): State<Arc<App>>, request: axum::extract::Request) 
         Err(_) => return routes::finish(http::error(408, "the request body did not arrive in time")).into_response(),
     };
     let url = parts.uri.path_and_query().map_or_else(|| path.to_string(), |p| p.as_str().to_string());
+    let place = parts.extensions.get::<admission::Place>().cloned();
     let (request, reply) = Request::new(Method::of(&parts.method), url, parts.headers, remote, body, received);
+    let request = request.with_place(place);
     let ran = match lane {
         Lane::Ingest | Lane::Health => {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| routes::handle(&app, request))).is_ok()
