@@ -265,6 +265,8 @@ impl App {
             Ok(false) => {}
             Err(e) => log::error("salt rotation failed", &[("error", &e)]),
         }
+        let limited = self.pipeline.prune_rate_limits();
+        self.metrics.set_gauge("mallard_rate_limited_sites", limited as f64);
         let open = self.pipeline.expire_visits(now);
         self.metrics.set_gauge("mallard_open_visits", open as f64);
         self.metrics.set_gauge("mallard_buffered_events", self.buffered_events() as f64);

@@ -22,7 +22,6 @@ pub mod pattern;
 pub mod payload;
 pub mod period;
 pub mod quote;
-pub mod rate_limit;
 pub mod referrer;
 pub mod report;
 pub mod retention;

@@ -10,7 +10,6 @@
 //! The IP address and the full user agent are used here and then discarded:
 //! nothing in an [`Event`] can identify a person.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +18,6 @@ use std::time::Instant;
 use mallard_core::event::{ENGAGEMENT, Event};
 use mallard_core::page_url::{self, PageUrl};
 use mallard_core::payload::Payload;
-use mallard_core::rate_limit::TokenBucket;
 use mallard_core::session::{SESSION_GAP_MICROS, VisitTracker};
 use mallard_core::{bot, lake, referrer, user_agent};
 
@@ -79,7 +77,9 @@ pub struct Pipeline {
     pub geoip: Option<GeoIp>,
     pub salts: Salts,
     visits: Mutex<VisitTracker>,
-    buckets: Mutex<HashMap<String, TokenBucket>>,
+    /// Per-site limit (`rate_limit` > 0); sites idle long enough to be at
+    /// full burst again are pruned by [`Pipeline::prune_rate_limits`].
+    limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
     /// Nanoseconds spent in each of `STEPS`.
     step_nanos: [AtomicU64; STEPS.len()],
 }
@@ -107,7 +107,7 @@ impl Pipeline {
             geoip,
             salts,
             visits: Mutex::new(VisitTracker::new(SESSION_GAP_MICROS)),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: rate_limiter(rate_limit),
             step_nanos: Default::default(),
         }
     }
@@ -115,6 +115,18 @@ impl Pipeline {
     /// Restores a visit from stored events (start-up).
     pub fn restore_visit(&self, visitor: u64, visit: u64, last_ts: i64) {
         lock(&self.visits).restore(visitor, visit, last_ts);
+    }
+
+    /// Forgets the rate-limit state of sites idle long enough to be back at
+    /// full burst; returns how many sites are still tracked.
+    pub fn prune_rate_limits(&self) -> usize {
+        match &self.limiter {
+            Some(limiter) => {
+                limiter.retain_recent();
+                limiter.len()
+            }
+            None => 0,
+        }
     }
 
     /// Forgets visits older than the session gap; returns how many are open.
@@ -220,17 +232,23 @@ fn localhost(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
 }
 
 fn rate_limit(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
-    if p.rate_limit > 0.0 {
-        let now = c.incoming.now;
-        let mut buckets = lock(&p.buckets);
-        let bucket = buckets
-            .entry(c.site.to_string())
-            .or_insert_with(|| TokenBucket::new(p.rate_limit, p.rate_limit.max(1.0), now));
-        if !bucket.try_take(now) {
-            return Err(DropReason::RateLimited);
-        }
+    match &p.limiter {
+        Some(limiter) if limiter.check_key(&c.site.to_string()).is_err() => Err(DropReason::RateLimited),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// `rate` events per second per site on average, bursts of up to `rate`
+/// (at least 1); `None` when unlimited.
+fn rate_limiter(rate: f64) -> Option<governor::DefaultKeyedRateLimiter<String>> {
+    if rate.is_nan() || rate <= 0.0 {
+        return None;
+    }
+    let period = std::time::Duration::from_secs_f64(1.0 / rate).max(std::time::Duration::from_nanos(1));
+    let burst =
+        std::num::NonZeroU32::new(rate.clamp(1.0, f64::from(u32::MAX)) as u32).unwrap_or(std::num::NonZeroU32::MIN);
+    let quota = governor::Quota::with_period(period)?.allow_burst(burst);
+    Some(governor::RateLimiter::keyed(quota))
 }
 
 fn user_agent_step(_: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
