@@ -99,6 +99,12 @@ impl Admission {
             Lane::Query => (&self.query, Some(QUERY_WAIT)),
             Lane::Health => (&self.health, Some(Duration::ZERO)),
         };
+        // An event that already waited its time (a busy runtime between its
+        // head and here) is shed even when a place is free: under overload
+        // the accepted events keep a low latency and clients learn to back off.
+        if lane == Lane::Ingest && wait.is_some_and(|w| received.elapsed() > w) {
+            return None;
+        }
         if let Ok(permit) = Arc::clone(semaphore).try_acquire_owned() {
             return Some(permit);
         }

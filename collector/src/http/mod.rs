@@ -4,7 +4,6 @@
 //! so a handler is a function of its inputs and can be tested without a socket.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
 use axum::http::HeaderMap;
 use tokio::sync::oneshot;
@@ -69,8 +68,8 @@ pub struct Request {
     headers: HeaderMap,
     remote: Option<SocketAddr>,
     body: Result<Vec<u8>, BodyError>,
-    received: Instant,
     reply_to: Option<oneshot::Sender<Reply>>,
+    /// An ingest request's place in its admission lane, given back on reply.
     place: Option<admission::Place>,
 }
 
@@ -82,16 +81,10 @@ impl Request {
         headers: HeaderMap,
         remote: Option<SocketAddr>,
         body: Result<Vec<u8>, BodyError>,
-        received: Instant,
+        place: Option<admission::Place>,
     ) -> (Request, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
-        (Request { method, url, headers, remote, body, received, reply_to: Some(tx), place: None }, rx)
-    }
-
-    /// The request's place in its admission lane, given back on reply.
-    pub fn with_place(mut self, place: Option<admission::Place>) -> Request {
-        self.place = place;
-        self
+        (Request { method, url, headers, remote, body, reply_to: Some(tx), place }, rx)
     }
 
     pub fn method(&self) -> &Method {
@@ -105,11 +98,6 @@ impl Request {
 
     pub fn remote_addr(&self) -> Option<&SocketAddr> {
         self.remote.as_ref()
-    }
-
-    /// When the request's head had been read.
-    pub fn received_at(&self) -> Instant {
-        self.received
     }
 
     /// Sends the reply. A second reply, or one to a client that has gone, is

@@ -193,7 +193,6 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
 /// reply. A handler that panics answers `500`, and the server goes on.
 async fn dispatch(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
-    let received = parts.extensions.get::<Received>().map_or_else(Instant::now, |r| r.0);
     let remote = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0);
     let path = parts.uri.path();
     let lane = Lane::of(path);
@@ -209,8 +208,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: axum::extract::Request) 
     };
     let url = parts.uri.path_and_query().map_or_else(|| path.to_string(), |p| p.as_str().to_string());
     let place = parts.extensions.get::<admission::Place>().cloned();
-    let (request, reply) = Request::new(Method::of(&parts.method), url, parts.headers, remote, body, received);
-    let request = request.with_place(place);
+    let (request, reply) = Request::new(Method::of(&parts.method), url, parts.headers, remote, body, place);
     let ran = match lane {
         Lane::Ingest | Lane::Health => {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| routes::handle(&app, request))).is_ok()

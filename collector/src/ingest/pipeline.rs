@@ -73,11 +73,10 @@ pub struct Rejected(pub String);
 pub struct Pipeline {
     pub sites: Vec<String>,
     pub allow_localhost: bool,
-    pub rate_limit: f64,
     pub geoip: Option<GeoIp>,
     pub salts: Salts,
     visits: Mutex<VisitTracker>,
-    /// Per-site limit (`rate_limit` > 0); sites idle long enough to be at
+    /// Per-site limit (`MALLARD_RATE_LIMIT` > 0); sites idle long enough to be at
     /// full burst again are pruned by [`Pipeline::prune_rate_limits`].
     limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
     /// Nanoseconds spent in each of `STEPS`.
@@ -103,7 +102,6 @@ impl Pipeline {
         Pipeline {
             sites,
             allow_localhost,
-            rate_limit,
             geoip,
             salts,
             visits: Mutex::new(VisitTracker::new(SESSION_GAP_MICROS)),

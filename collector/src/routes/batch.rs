@@ -72,10 +72,7 @@ pub fn post(app: &App, mut request: Request, who: &Principal, started: Instant) 
             return respond(&app.metrics, request, http::error(status, &message), ROUTE, started);
         }
     };
-    let sender = match who {
-        Principal::Key { id, .. } => id.clone(),
-        other => other.label(),
-    };
+    let sender = who.label();
     let now = now_micros();
     let oldest = app.pipeline.salts.oldest_micros();
     let mut results = Vec::with_capacity(items.len());

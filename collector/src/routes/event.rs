@@ -42,20 +42,6 @@ pub fn preflight() -> Reply {
 
 const ROUTE: &str = "/api/event";
 
-/// Load shedding: a request that waited longer than `MALLARD_SHED_AFTER` for
-/// a worker gets `503` at once. Under overload the queue then stays short,
-/// the events that are accepted keep a low latency, and the clients learn
-/// to back off, instead of every request waiting ever longer.
-pub fn shed(app: &App, request: Request, started: Instant) -> Option<Request> {
-    let limit = app.config.shed_after;
-    if limit.is_zero() || request.received_at().elapsed() <= limit {
-        return Some(request);
-    }
-    let reply = reject(app, 503, "the collector is overloaded; retry later").with_header(header("Retry-After", "1"));
-    respond(&app.metrics, request, reply, ROUTE, started);
-    None
-}
-
 pub fn post(app: &App, mut request: Request, started: Instant) {
     let parsed = match http::read_body(&mut request, MAX_BODY) {
         Ok(body) => payload::parse_json(&body).map_err(|e| (400, e.0)),

@@ -175,18 +175,8 @@ pub fn handle(app: &App, request: Request) {
     let reply: Reply = match (&method, path.as_str()) {
         // Ingestion answers once the event is durable, from the WAL's
         // responder thread: these take the request and respond themselves.
-        (Method::Post, "/api/event") => {
-            if let Some(request) = event::shed(app, request, started) {
-                event::post(app, request, started);
-            }
-            return;
-        }
-        (Method::Get, "/api/event") => {
-            if let Some(request) = event::shed(app, request, started) {
-                event::pixel(app, request, &query, started);
-            }
-            return;
-        }
+        (Method::Post, "/api/event") => return event::post(app, request, started),
+        (Method::Get, "/api/event") => return event::pixel(app, request, &query, started),
         (Method::Post, "/api/batch") => match &who {
             Some(who) => return batch::post(app, request, who, started),
             None => http::error(401, "sending a batch needs an API key with scope ingest"),
