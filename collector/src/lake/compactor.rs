@@ -20,6 +20,7 @@ use mallard_core::report::rollup_sql;
 use mallard_core::time::Date;
 
 use crate::files::sync_dir;
+use crate::lake::writer::copy_into_place;
 use crate::lake::{self, LakeFile, Partition};
 use crate::log;
 use crate::metrics::Metrics;
@@ -78,15 +79,8 @@ pub fn merge(db: &Connection, dir: &Path, files: &[LakeFile]) -> io::Result<Lake
     let name = file_name(from, to);
     let tmp = dir.join(format!(".{name}.tmp"));
     let path = dir.join(&name);
-    db.execute_batch(&format!(
-        "COPY (SELECT {select} FROM {source} ORDER BY visitor_id, ts) TO {} {}",
-        quote(&tmp.to_string_lossy()),
-        crate::lake::writer::copy_options()
-    ))
-    .map_err(to_io)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    let bytes = std::fs::metadata(&tmp)?.len();
-    std::fs::rename(&tmp, &path)?;
+    let query = format!("SELECT {select} FROM {source} ORDER BY visitor_id, ts");
+    let bytes = copy_into_place(db, &query, &tmp, &path)?;
     sync_dir(dir)?;
     // From here readers skip the old files; deleting them is housekeeping.
     for f in files {
@@ -146,14 +140,7 @@ pub fn write_rollups(db: &Connection, partition: &Partition) -> io::Result<bool>
         [(&visits, visits_sql, "visitor_id, first_ts"), (&pages, pages_sql, "pathname, visitor_id")]
     {
         let tmp = partition.dir.join(format!(".{name}.tmp"));
-        db.execute_batch(&format!(
-            "COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO {} {}",
-            quote(&tmp.to_string_lossy()),
-            crate::lake::writer::copy_options()
-        ))
-        .map_err(to_io)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, partition.dir.join(name))?;
+        copy_into_place(db, &format!("SELECT * FROM ({sql}) ORDER BY {order}"), &tmp, &partition.dir.join(name))?;
     }
     sync_dir(&partition.dir)?;
     Ok(true)

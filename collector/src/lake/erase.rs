@@ -23,6 +23,7 @@ use mallard_core::time::{Date, MICROS_PER_DAY, now_micros};
 
 use crate::files::sync_dir;
 use crate::lake;
+use crate::lake::writer::copy_into_place;
 use crate::query::db::quote;
 
 /// What to erase.
@@ -132,15 +133,8 @@ pub fn rewrite_file(db: &Connection, path: &Path, rule: &Rule) -> io::Result<u64
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.erase.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
-    db.execute_batch(&format!(
-        "COPY (SELECT * FROM read_parquet({}) WHERE NOT ({erased})) TO {} {}",
-        quote(&shown),
-        quote(&tmp.to_string_lossy()),
-        crate::lake::writer::copy_options(),
-    ))
-    .map_err(to_io)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    let query = format!("SELECT * FROM read_parquet({}) WHERE NOT ({erased})", quote(&shown));
+    copy_into_place(db, &query, &tmp, path)?;
     sync_dir(dir)?;
     Ok(n)
 }

@@ -1,5 +1,5 @@
 //! Writes events to a lake Parquet file (format v1): sorted by
-//! `(visitor_id, ts)`, zstd-compressed, at most 1M rows per row group,
+//! `(visitor_id, ts)`, zstd-compressed, at most [`ROW_GROUP_ROWS`] rows per row group,
 //! written to a temp name, fsync'd, then renamed into place, so no reader
 //! ever sees a partial file.
 
@@ -33,11 +33,24 @@ pub const FORMAT_KEY: &str = "mallard.lake_format";
 
 /// The `COPY … TO` options of every lake file DuckDB writes (merges, rollups,
 /// erase rewrites): the compression, row groups and format version of a flush.
-pub fn copy_options() -> String {
+fn copy_options() -> String {
     format!(
         "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, \
          KV_METADATA {{'{FORMAT_KEY}': '{LAKE_FORMAT_VERSION}'}})"
     )
+}
+
+/// Writes the rows of `query` as the lake file `path` with DuckDB, the way
+/// every DuckDB-written lake file is written (merges, rollups, erase
+/// rewrites): `COPY` to `tmp`, fsync it, rename it over `path`. The caller
+/// fsyncs the directory. Returns the file's size in bytes.
+pub fn copy_into_place(db: &duckdb::Connection, query: &str, tmp: &Path, path: &Path) -> io::Result<u64> {
+    let quoted = crate::query::db::quote(&tmp.to_string_lossy());
+    db.execute_batch(&format!("COPY ({query}) TO {quoted} {}", copy_options())).map_err(to_io)?;
+    File::open(tmp)?.sync_all()?;
+    let bytes = std::fs::metadata(tmp)?.len();
+    std::fs::rename(tmp, path)?;
+    Ok(bytes)
 }
 
 fn arrow_type(ty: ColumnType) -> DataType {
