@@ -1,24 +1,24 @@
 -- mallard_retention (the report): visitors by cohort — the period of their
 -- first event in the range — and how many of them were active again n
--- periods later (mallard_retention over each visitor's active periods).
+-- periods later. Each event's (local) period is numbered from {{origin}};
+-- mallard_walk_retention walks them visitor by visitor (no hash table) and
+-- counts per cohort its size and its visitors active n periods later.
 -- Periods that have not begun by the end of the range are NULL.
 WITH {{scope}}, {{visit_attributes}} {{ev}},
-active AS (
-    SELECT DISTINCT visitor_id, date_trunc('{{period}}', {{local:ts}}) AS p FROM ev
-),
-cohorts AS (
-    SELECT visitor_id, p, min(p) OVER (PARTITION BY visitor_id) AS cohort FROM active
+walked AS (
+    SELECT unnest(mallard_walk_retention({{periods}}, file, file_row, visitor_id, ts,
+               CAST(date_diff('{{period}}', {{origin}}, date_trunc('{{period}}', {{local:ts}})) AS INTEGER))) AS c
+    FROM ev
 ),
 returns AS (
-    SELECT cohort, mallard_retention({{conditions}}) AS r
-    FROM (SELECT visitor_id, cohort, date_diff('{{period}}', cohort, p) AS n FROM cohorts)
-    GROUP BY visitor_id, cohort
+    SELECT date_trunc('{{period}}', {{origin}} + to_{{period}}s(c.cohort)) AS cohort,
+           c.cohort_size AS size, c.period_number AS k, c.visitors AS n
+    FROM walked
 )
 SELECT CAST(cohort AS DATE) AS cohort,
-       count(*) AS cohort_size,
-       CAST(k AS INTEGER) AS period_number,
-       CASE WHEN cohort + to_{{period}}s(k) < {{end}} THEN CAST(sum(CAST(r[k + 1] AS INTEGER)) AS BIGINT) END AS visitors,
-       CASE WHEN cohort + to_{{period}}s(k) < {{end}} THEN 100.0 * sum(CAST(r[k + 1] AS INTEGER)) / count(*) END AS rate
-FROM returns, range({{periods}}) t(k)
-GROUP BY cohort, k
+       size AS cohort_size,
+       k AS period_number,
+       CASE WHEN cohort + to_{{period}}s(k) < {{end}} THEN n END AS visitors,
+       CASE WHEN cohort + to_{{period}}s(k) < {{end}} THEN 100.0 * n / size END AS rate
+FROM returns
 ORDER BY cohort, k

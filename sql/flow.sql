@@ -1,24 +1,17 @@
 -- mallard_flow: the most common paths after (or before) a page, as edges
--- between consecutive pages of a visit (mallard_sequence_next_node from the
--- visit's first view of the page), counted in visitors. Step k links the
--- page k-1 steps away from the anchor to the page k steps away (backward:
--- from the page k steps before to the one k-1 steps before), so every edge
--- points the way visitors went. Only visits that view the page are
--- aggregated (most visits never do), once (MATERIALIZED: every step reads it).
+-- between consecutive page views of a visit, counted in visitors.
+-- mallard_walk_flow walks the page views visitor by visitor (no hash table)
+-- and follows each visit from its first view of the page (as
+-- mallard_sequence_next_node's 'first_match'): step k links the page k-1
+-- views away from it to the page k views away (backward: from the page k
+-- views before to the one k-1 before), so every edge points the way
+-- visitors went.
 WITH {{scope}}, {{visit_attributes}} {{ev}},
-paths AS MATERIALIZED (
-    SELECT any_value(visitor_id) AS visitor_id,
-           min({'ts': ts, 'page': pathname}) FILTER (WHERE {{anchor}}).page AS p0,
-           {{next_pages}}
+walked AS (
+    SELECT unnest(mallard_walk_flow({{direction}}, {{depth}}, file, file_row, visitor_id, ts, {{anchor}}, visit_id, pathname)) AS e
     FROM ev
-    WHERE name = 'pageview' AND visit_id IN (SELECT visit_id FROM ev WHERE {{anchor}})
-    GROUP BY visit_id
-),
-edges AS (
-    {{edges}}
+    WHERE name = 'pageview'
 )
-SELECT CAST(step AS INTEGER) AS step, from_page, to_page, mallard_uniq_exact(visitor_id) AS visitors
-FROM edges
-WHERE from_page IS NOT NULL AND to_page IS NOT NULL
-GROUP BY step, from_page, to_page
-ORDER BY step, visitors DESC, from_page, to_page
+SELECT e.step, e.from_page, e.to_page, e.visitors
+FROM walked
+ORDER BY e.step, e.visitors DESC, e.from_page, e.to_page

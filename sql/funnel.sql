@@ -1,16 +1,18 @@
 -- mallard_funnel: how many visitors reached each step, in order, within the
--- window (mallard_window_funnel over each visitor's events). Counts are
--- cumulative: a visitor who reached step 3 counts in steps 1 to 3. Rates
--- are percentages: from step 1, and from the step before.
+-- window. mallard_walk_funnel walks the matching events visitor by visitor
+-- (the lake's files are sorted by visitor and time: no hash table) and
+-- counts visitors by the deepest step reached, as mallard_window_funnel
+-- computes it. Counts are cumulative: a visitor who reached step 3 counts
+-- in steps 1 to 3. Rates are percentages: from step 1, and from the step
+-- before.
 WITH {{scope}}, {{visit_attributes}} {{ev}},
-levels AS (
-    SELECT mallard_window_funnel({{within}}, {{mode}}, ts, {{conditions}}) AS level
+walked AS (
+    SELECT mallard_walk_funnel({{within}}, {{mode}}, {{step_count}}, file, file_row, visitor_id, ts, {{step_bits}}) AS levels
     FROM ev
     WHERE {{step_rows}}
-    GROUP BY visitor_id
 ),
 reached AS (
-    SELECT level, count(*) AS n FROM levels GROUP BY level
+    SELECT unnest(range(len(levels))) AS level, unnest(levels) AS n FROM walked
 ),
 steps AS (
     SELECT CAST(i AS INTEGER) AS step, {{steps}}[i] AS name

@@ -1,17 +1,13 @@
 -- mallard_sequences: how many of the range's visitors performed the steps
--- in the pattern's order (mallard_sequence_match over each visitor's events).
+-- in the pattern's order. mallard_walk_sequences walks every event visitor
+-- by visitor (no hash table) and runs mallard_sequence_match's matcher on
+-- each one's steps: [matching visitors, all visitors].
 WITH {{scope}}, {{visit_attributes}} {{ev}},
-matched AS (
-    SELECT mallard_sequence_match({{pattern}}, ts, {{conditions}}) AS m
+walked AS (
+    SELECT mallard_walk_sequences({{pattern}}, {{step_count}}, file, file_row, visitor_id, ts, {{step_bits}}) AS counts
     FROM ev
-    WHERE {{step_rows}}
-    GROUP BY visitor_id
-),
-totals AS (
-    SELECT (SELECT count(*) FILTER (WHERE m) FROM matched) AS matching,
-           (SELECT mallard_uniq_exact(visitor_id) FROM ev) AS total
 )
-SELECT CAST(matching AS BIGINT) AS matching_visitors,
-       CAST(total AS BIGINT) AS total_visitors,
-       100.0 * matching / nullif(total, 0) AS conversion_rate
-FROM totals
+SELECT counts[1] AS matching_visitors,
+       counts[2] AS total_visitors,
+       100.0 * counts[1] / nullif(counts[2], 0) AS conversion_rate
+FROM walked

@@ -112,6 +112,12 @@ impl FunnelEvents {
         self.rows.is_empty()
     }
 
+    /// Empties the group, keeping its memory (the walk reuses one per report).
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.sorted = true;
+    }
+
     /// Adds a row; rows matching no step are kept only when `funnel` needs them.
     #[inline]
     pub fn add(&mut self, funnel: &Funnel, ts: i64, mask: u32) {

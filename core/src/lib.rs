@@ -31,9 +31,11 @@ pub mod session;
 pub mod sessionize;
 pub mod signature;
 pub mod step;
+pub mod tally;
 pub mod time;
 pub mod user_agent;
 pub mod visitor_id;
+pub mod walk;
 
 /// The version string reported by `mallard_version()` and the collector.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -43,6 +43,10 @@ const COHORTS: &str = include_str!("../../sql/cohorts.sql");
 const SEQUENCES: &str = include_str!("../../sql/sequences.sql");
 const FLOW: &str = include_str!("../../sql/flow.sql");
 
+/// Where retention's period numbers count from: a Monday, so that week
+/// numbers are whole weeks (and a month or day number maps back by adding).
+const ORIGIN: &str = "DATE '1970-01-05'";
+
 /// The deepest a flow goes (steps from the page).
 pub const MAX_FLOW_DEPTH: usize = 10;
 
@@ -366,7 +370,7 @@ impl Builder {
                     Matcher::Event(event) => format!("name = {}", self.param(name, Param::Varchar(event.clone()))),
                 });
             }
-            out.push(format!("coalesce({}, false)", alternatives.join(" OR ")));
+            out.push(format!("(({}) IS TRUE)", alternatives.join(" OR ")));
         }
         out
     }
@@ -479,7 +483,20 @@ fn rollup_path(report: &Report, scope: &Scope) -> bool {
 
 /// Builds the SQL of `report` over the lake files of `source`.
 pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, String> {
+    /// The conditions as one UINTEGER of bits (bit k = condition k+1).
+    fn step_bits(conditions: &[String]) -> String {
+        let bits: Vec<String> =
+            conditions.iter().enumerate().map(|(k, c)| format!("(CAST({c} AS UINTEGER) << {k})")).collect();
+        format!("({})", bits.join(" | "))
+    }
+
     scope.validate()?;
+    // The behavioural reports walk the lake's files visitor by visitor
+    // (`walk.rs`): their rows carry their file and row number.
+    let walk = matches!(
+        report,
+        Report::Funnel { .. } | Report::Retention { .. } | Report::Sequences { .. } | Report::Flow { .. }
+    );
     let rollups = rollup_path(report, scope);
     let files = &source.files(rollups);
     let mut b = Builder { params: Vec::new(), tz: scope.timezone.is_some() };
@@ -487,12 +504,18 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         b.param("tz".into(), Param::Varchar(tz.clone()));
     }
     let mut v: BTreeMap<&str, String> = BTreeMap::new();
+    let (file, numbered) = if walk {
+        (", CAST(file_index AS UBIGINT) AS file, file_row_number AS file_row", ", file_row_number = true")
+    } else {
+        ("", "")
+    };
     let relation = |files: &[String]| {
         if files.is_empty() {
-            format!("(SELECT {} LIMIT 0)", lake_columns(&[]))
+            let none = ", CAST(0 AS UBIGINT) AS file, CAST(0 AS BIGINT) AS file_row";
+            format!("(SELECT {}{} LIMIT 0)", lake_columns(&[]), if walk { none } else { "" })
         } else {
             format!(
-                "(SELECT {} FROM read_parquet({}, union_by_name = true, hive_partitioning = false))",
+                "(SELECT {}{file} FROM read_parquet({}, union_by_name = true, hive_partitioning = false{numbered}))",
                 lake_columns(&source.columns),
                 file_list(files)
             )
@@ -664,7 +687,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         Report::Funnel { steps, within, modes } => {
             let conditions = b.step_conditions(steps);
             v.insert("step_rows", if modes.strict_order { "true".into() } else { conditions.join(" OR ") });
-            v.insert("conditions", conditions.join(", "));
+            v.insert("step_bits", step_bits(&conditions));
             v.insert("within", b.param("within".into(), Param::Interval(*within)));
             v.insert("mode", b.param("mode".into(), Param::Varchar(modes.to_string())));
             v.insert("step_count", steps.len().to_string());
@@ -676,41 +699,22 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             let end = end_placeholder.ok_or("a retention report needs start_date and end_date")?;
             v.insert("period", period.sql().into());
             v.insert("periods", periods.to_string());
+            v.insert("origin", ORIGIN.into());
             v.insert("end", end);
-            v.insert("conditions", (0..*periods).map(|k| format!("n = {k}")).collect::<Vec<_>>().join(", "));
             COHORTS
         }
         Report::Sequences { pattern, steps } => {
-            let mut conditions = b.step_conditions(steps);
-            v.insert("step_rows", conditions.join(" OR "));
-            // mallard_sequence_match takes two conditions at least (as ClickHouse).
-            while conditions.len() < 2 {
-                conditions.push("false".into());
-            }
-            v.insert("conditions", conditions.join(", "));
+            let conditions = b.step_conditions(steps);
+            v.insert("step_bits", step_bits(&conditions));
+            v.insert("step_count", steps.len().to_string());
             v.insert("pattern", b.param("pattern".into(), Param::Varchar(pattern.clone())));
             SEQUENCES
         }
         Report::Flow { page, forward, depth } => {
             let anchor = b.step_conditions(std::slice::from_ref(page)).remove(0);
-            let direction = if *forward { "forward" } else { "backward" };
-            let next_pages: Vec<String> = (1..=*depth)
-                .map(|k| {
-                    format!(
-                        "mallard_sequence_next_node('{direction}', 'first_match', ts, pathname, true, {anchor}{}) AS p{k}",
-                        ", true".repeat(k - 1)
-                    )
-                })
-                .collect();
-            let edges: Vec<String> = (1..=*depth)
-                .map(|k| {
-                    let (from, to) = if *forward { (k - 1, k) } else { (k, k - 1) };
-                    format!("SELECT {k} AS step, p{from} AS from_page, p{to} AS to_page, visitor_id FROM paths")
-                })
-                .collect();
             v.insert("anchor", anchor);
-            v.insert("next_pages", next_pages.join(",\n           "));
-            v.insert("edges", edges.join("\n    UNION ALL "));
+            v.insert("direction", if *forward { "'forward'".into() } else { "'backward'".into() });
+            v.insert("depth", depth.to_string());
             FLOW
         }
     };

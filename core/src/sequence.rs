@@ -45,6 +45,13 @@ impl SequenceEvents {
         self.rows.is_empty()
     }
 
+    /// Empties the group, keeping its memory (the walk reuses one per report).
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.held = 0;
+        self.sorted = true;
+    }
+
     /// Adds a row (ignored when no condition holds).
     #[inline]
     pub fn add(&mut self, ts: i64, mask: u32) {

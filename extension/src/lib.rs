@@ -22,6 +22,7 @@ mod uniq;
 mod user_agent;
 mod version;
 mod visitor_id;
+mod walk;
 
 /// Registers every `mallard_*` function on `con` (the host database).
 pub fn register_all(con: &ffi::Connection) -> Result<(), String> {
@@ -44,5 +45,6 @@ pub fn register_private(con: &ffi::Connection) -> Result<(), String> {
     sequence::register(con)?;
     next_node::register(con)?;
     sessionize::register(con)?;
+    walk::register(con)?;
     Ok(())
 }

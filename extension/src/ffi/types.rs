@@ -9,6 +9,7 @@ use super::c_string;
 pub enum TypeId {
     Boolean,
     Integer,
+    UInteger,
     BigInt,
     UBigInt,
     Double,
@@ -23,6 +24,7 @@ impl TypeId {
         match self {
             TypeId::Boolean => sys::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
             TypeId::Integer => sys::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER,
+            TypeId::UInteger => sys::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER,
             TypeId::BigInt => sys::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
             TypeId::UBigInt => sys::DUCKDB_TYPE_DUCKDB_TYPE_UBIGINT,
             TypeId::Double => sys::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,

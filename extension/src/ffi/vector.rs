@@ -28,6 +28,9 @@ unsafe impl Primitive for i64 {
     const IDS: &'static [sys::duckdb_type] =
         &[sys::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT, sys::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP];
 }
+unsafe impl Primitive for u32 {
+    const IDS: &'static [sys::duckdb_type] = &[sys::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER];
+}
 unsafe impl Primitive for u64 {
     const IDS: &'static [sys::duckdb_type] = &[sys::DUCKDB_TYPE_DUCKDB_TYPE_UBIGINT];
 }
@@ -319,6 +322,30 @@ impl VectorMut<'_> {
             *entries.add(row) = sys::duckdb_list_entry { offset: size, length: n };
         }
         Ok(())
+    }
+
+    /// Makes the LIST at row `row` hold `n` new items and returns the list's
+    /// child vector with the index of the first of them (items may be
+    /// STRUCTs: fill them through `struct_children`).
+    pub fn list_items(&mut self, row: usize, n: usize) -> Result<(VectorMut<'_>, usize), String> {
+        assert!(row < self.len, "row out of range");
+        let id = *self.type_id.get_or_insert_with(|| type_id(self.raw));
+        if id != sys::DUCKDB_TYPE_DUCKDB_TYPE_LIST {
+            return Err(format!("mallard: internal type mismatch (vector type id {id}, expected a LIST)"));
+        }
+        // SAFETY: a LIST vector; after `reserve` its child has room for
+        // `size + n` items, which the returned view covers.
+        unsafe {
+            let size = sys::duckdb_list_vector_get_size(self.raw);
+            if sys::duckdb_list_vector_reserve(self.raw, size + n as u64) != sys::DuckDBSuccess {
+                return Err("mallard: could not grow a list result".into());
+            }
+            sys::duckdb_list_vector_set_size(self.raw, size + n as u64);
+            let entries = sys::duckdb_vector_get_data(self.raw) as *mut sys::duckdb_list_entry;
+            *entries.add(row) = sys::duckdb_list_entry { offset: size, length: n as u64 };
+            let child = sys::duckdb_list_vector_get_child(self.raw);
+            Ok((VectorMut::from_raw(child, size as usize + n), size as usize))
+        }
     }
 
     /// The first `n` children of a STRUCT vector, with the same rows.
