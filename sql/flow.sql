@@ -5,13 +5,15 @@
 -- mallard_sequence_next_node's 'first_match'): step k links the page k-1
 -- views away from it to the page k views away (backward: from the page k
 -- views before to the one k-1 before), so every edge points the way
--- visitors went.
+-- visitors went. Only visits that view the page are walked (most visits
+-- never do); that list comes from a second, narrow scan.
 WITH {{scope}}, {{visit_attributes}} {{ev}},
 walked AS (
-    SELECT unnest(mallard_walk_flow({{direction}}, {{depth}}, file, file_row, visitor_id, ts, {{anchor}}, visit_id, pathname)) AS e
+    SELECT mallard_walk_flow({{direction}}, {{depth}}, {{page}}, file, file_row, visitor_id, ts, visit_id, pathname, {{step_codes}}) AS edges
     FROM ev
     WHERE name = 'pageview'
+      AND visit_id IN (SELECT visit_id FROM {{source}} WHERE {{page_views}})
 )
 SELECT e.step, e.from_page, e.to_page, e.visitors
-FROM walked
+FROM (SELECT unnest(edges) AS e FROM walked)
 ORDER BY e.step, e.visitors DESC, e.from_page, e.to_page

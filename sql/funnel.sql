@@ -1,15 +1,14 @@
 -- mallard_funnel: how many visitors reached each step, in order, within the
--- window. mallard_walk_funnel walks the matching events visitor by visitor
--- (the lake's files are sorted by visitor and time: no hash table) and
--- counts visitors by the deepest step reached, as mallard_window_funnel
--- computes it. Counts are cumulative: a visitor who reached step 3 counts
+-- window. mallard_walk_funnel matches each event against the steps, walks
+-- them visitor by visitor (the lake's files are sorted by visitor and time:
+-- no hash table) and counts visitors by the deepest step reached, as
+-- mallard_window_funnel computes it. Counts are cumulative: a visitor who reached step 3 counts
 -- in steps 1 to 3. Rates are percentages: from step 1, and from the step
 -- before.
 WITH {{scope}}, {{visit_attributes}} {{ev}},
 walked AS (
-    SELECT mallard_walk_funnel({{within}}, {{mode}}, {{step_count}}, file, file_row, visitor_id, ts, {{step_bits}}) AS levels
+    SELECT mallard_walk_funnel({{within}}, {{mode}}, {{steps}}, file, file_row, visitor_id, ts, {{step_codes}}) AS levels
     FROM ev
-    WHERE {{step_rows}}
 ),
 reached AS (
     SELECT unnest(range(len(levels))) AS level, unnest(levels) AS n FROM walked

@@ -13,7 +13,7 @@ use crate::event::LAKE_COLUMNS;
 use crate::filter::{Filter, Op};
 use crate::funnel::{Funnel, MAX_STEPS, Modes};
 use crate::pattern;
-use crate::step::{self, Matcher, Step};
+use crate::step::{self, Step};
 use crate::time::{Date, MICROS_PER_DAY};
 
 const SCOPE: &str = include_str!("../../sql/scope.sql");
@@ -43,7 +43,7 @@ const COHORTS: &str = include_str!("../../sql/cohorts.sql");
 const SEQUENCES: &str = include_str!("../../sql/sequences.sql");
 const FLOW: &str = include_str!("../../sql/flow.sql");
 
-/// Where retention's period numbers count from: a Monday, so that week
+/// Where retention's period numbers count from (as `tally::period_number`): a Monday, so that week
 /// numbers are whole weeks (and a month or day number maps back by adding).
 const ORIGIN: &str = "DATE '1970-01-05'";
 
@@ -351,28 +351,23 @@ impl Builder {
         if filter.op.negated() { format!("NOT {any}") } else { any }
     }
 
-    /// One SQL condition per step (never NULL: a row matches or not).
-    fn step_conditions(&mut self, steps: &[Step]) -> Vec<String> {
-        let mut out = Vec::with_capacity(steps.len());
-        for (i, step) in steps.iter().enumerate() {
-            let mut alternatives = Vec::new();
-            for (j, m) in step.alternatives.iter().enumerate() {
-                let name = format!("s{i}_{j}");
-                alternatives.push(match m {
-                    Matcher::Page(path) => {
-                        let p = self.param(name, Param::Varchar(path.clone()));
-                        format!("(name = 'pageview' AND pathname = {p})")
-                    }
-                    Matcher::PagePattern(re) => {
-                        let p = self.param(name, Param::Varchar(re.clone()));
-                        format!("(name = 'pageview' AND regexp_full_match(pathname, {p}))")
-                    }
-                    Matcher::Event(event) => format!("name = {}", self.param(name, Param::Varchar(event.clone()))),
-                });
-            }
-            out.push(format!("(({}) IS TRUE)", alternatives.join(" OR ")));
+    /// The codes a walk matches rows against `steps` by (see
+    /// `step::Steps`): the row's name's and pathname's positions in the
+    /// steps' lists, and its pathname's matches of their globs as bits.
+    fn step_codes(&mut self, steps: &[Step]) -> [String; 3] {
+        let codes = step::Steps::new(steps);
+        let names = self.param("step_names".into(), Param::VarcharList(codes.names.clone()));
+        let pages = self.param("step_pages".into(), Param::VarcharList(codes.pages.clone()));
+        let mut bits = vec!["CAST(0 AS UINTEGER)".to_string()];
+        for (j, re) in codes.patterns.iter().enumerate() {
+            let p = self.param(format!("step_pattern{j}"), Param::Varchar(re.clone()));
+            bits.push(format!("(CAST(regexp_full_match(pathname, {p}) AS UINTEGER) << {j})"));
         }
-        out
+        [
+            format!("CAST(coalesce(list_position({names}, name), 0) AS INTEGER)"),
+            format!("CAST(coalesce(list_position({pages}, pathname), 0) AS INTEGER)"),
+            format!("({})", bits.join(" | ")),
+        ]
     }
 
     /// The SQL expression of an event-level dimension on event rows.
@@ -483,13 +478,6 @@ fn rollup_path(report: &Report, scope: &Scope) -> bool {
 
 /// Builds the SQL of `report` over the lake files of `source`.
 pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, String> {
-    /// The conditions as one UINTEGER of bits (bit k = condition k+1).
-    fn step_bits(conditions: &[String]) -> String {
-        let bits: Vec<String> =
-            conditions.iter().enumerate().map(|(k, c)| format!("(CAST({c} AS UINTEGER) << {k})")).collect();
-        format!("({})", bits.join(" | "))
-    }
-
     scope.validate()?;
     // The behavioural reports walk the lake's files visitor by visitor
     // (`walk.rs`): their rows carry their file and row number.
@@ -685,9 +673,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             REALTIME
         }
         Report::Funnel { steps, within, modes } => {
-            let conditions = b.step_conditions(steps);
-            v.insert("step_rows", if modes.strict_order { "true".into() } else { conditions.join(" OR ") });
-            v.insert("step_bits", step_bits(&conditions));
+            v.insert("step_codes", b.step_codes(steps).join(", "));
             v.insert("within", b.param("within".into(), Param::Interval(*within)));
             v.insert("mode", b.param("mode".into(), Param::Varchar(modes.to_string())));
             v.insert("step_count", steps.len().to_string());
@@ -704,15 +690,28 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             COHORTS
         }
         Report::Sequences { pattern, steps } => {
-            let conditions = b.step_conditions(steps);
-            v.insert("step_bits", step_bits(&conditions));
-            v.insert("step_count", steps.len().to_string());
+            v.insert("step_codes", b.step_codes(steps).join(", "));
+            let names = steps.iter().map(|s| s.text.clone()).collect();
+            v.insert("steps", b.param("steps".into(), Param::VarcharList(names)));
             v.insert("pattern", b.param("pattern".into(), Param::Varchar(pattern.clone())));
             SEQUENCES
         }
         Report::Flow { page, forward, depth } => {
-            let anchor = b.step_conditions(std::slice::from_ref(page)).remove(0);
-            v.insert("anchor", anchor);
+            let codes = step::Steps::new(std::slice::from_ref(page));
+            // Visits that view the page somewhere in the range: a superset of
+            // those the walk follows (it checks each row itself), found by a
+            // narrow scan whose filter the Parquet reader applies.
+            let mut views = Vec::new();
+            for (j, path) in codes.pages.iter().enumerate() {
+                views.push(format!("pathname = {}", b.param(format!("view{j}"), Param::Varchar(path.clone()))));
+            }
+            for (j, re) in codes.patterns.iter().enumerate() {
+                let p = b.param(format!("view_pattern{j}"), Param::Varchar(re.clone()));
+                views.push(format!("regexp_full_match(pathname, {p})"));
+            }
+            v.insert("page_views", format!("({})", views.join(" OR ")));
+            v.insert("step_codes", b.step_codes(std::slice::from_ref(page)).join(", "));
+            v.insert("page", b.param("page".into(), Param::Varchar(page.text.clone())));
             v.insert("direction", if *forward { "'forward'".into() } else { "'backward'".into() });
             v.insert("depth", depth.to_string());
             FLOW

@@ -8,11 +8,15 @@
 //! condition bits, flows by page (as `sequenceNextNode` sorts values);
 //! retention does not depend on order. So every report is stable.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::funnel::{Funnel, FunnelEvents};
 use crate::pattern::Pattern;
+use crate::report::Granularity;
 use crate::sequence::SequenceEvents;
+use crate::time::{Date, MICROS_PER_DAY};
 use crate::walk::{Event, Keep, Visitor, text};
 
 /// A report's counts so far.
@@ -58,7 +62,7 @@ impl Tally {
         if !(1..=crate::report::MAX_FLOW_DEPTH).contains(&depth) {
             return Err(format!("depth must be 1 to {}, got {depth}", crate::report::MAX_FLOW_DEPTH));
         }
-        Ok(Tally::Flow { forward, depth, edges: HashMap::new(), pages: Pages::default() })
+        Ok(Tally::Flow { forward, depth, edges: HashMap::default(), pages: Pages::default() })
     }
 
     /// Which rows the walk must keep for this report.
@@ -67,6 +71,35 @@ impl Tally {
             Tally::Funnel { .. } | Tally::Flow { .. } => Keep::All,
             Tally::Retention { .. } => Keep::NewKeys,
             Tally::Sequences { .. } => Keep::Keyed,
+        }
+    }
+
+    /// Adds the counts of `other`, a tally of the same report over other
+    /// visitors.
+    pub fn merge(&mut self, other: Tally) {
+        match (self, other) {
+            (Tally::Funnel { levels, .. }, Tally::Funnel { levels: more, .. }) => {
+                levels.iter_mut().zip(more).for_each(|(a, b)| *a += b);
+            }
+            (Tally::Retention { cohorts, .. }, Tally::Retention { cohorts: more, .. }) => {
+                for (cohort, (size, returned)) in more {
+                    let (s, r) = cohorts.entry(cohort).or_insert_with(|| (0, vec![0; returned.len()]));
+                    *s += size;
+                    r.iter_mut().zip(returned).for_each(|(a, b)| *a += b);
+                }
+            }
+            (Tally::Sequences { matching, total, .. }, Tally::Sequences { matching: m, total: t, .. }) => {
+                *matching += m;
+                *total += t;
+            }
+            (Tally::Flow { edges, pages, .. }, Tally::Flow { edges: more, pages: their, .. }) => {
+                for ((k, from, to), n) in more {
+                    let from = pages.id(&their.texts[from as usize]);
+                    let to = pages.id(&their.texts[to as usize]);
+                    *edges.entry((k, from, to)).or_insert(0) += n;
+                }
+            }
+            (this, other) => unreachable!("tallies of different reports: {this:?} and {other:?}"),
         }
     }
 
@@ -124,6 +157,25 @@ fn by_time_then<'a, K: Ord>(events: &'a [Event], tie: impl Fn(&Event) -> K) -> s
     std::borrow::Cow::Owned(sorted)
 }
 
+/// The number of the day, week (from Monday) or month of a local time (µs),
+/// counted from the week of 1970-01-05, a Monday: day n is that Monday plus
+/// n days, week n plus n weeks, month n is 1970-01 plus n months. What
+/// `date_trunc` would give, as a number the walk can compare and subtract.
+pub fn period_number(period: Granularity, local_micros: i64) -> i32 {
+    const MONDAY: i64 = 4; // 1970-01-05, in days since the epoch
+    let days = local_micros.div_euclid(MICROS_PER_DAY);
+    let n = match period {
+        Granularity::Hour => local_micros.div_euclid(MICROS_PER_DAY / 24) - MONDAY * 24,
+        Granularity::Day => days - MONDAY,
+        Granularity::Week => (days - MONDAY).div_euclid(7),
+        Granularity::Month => {
+            let d = Date::from_days(days);
+            (i64::from(d.year) - 1970) * 12 + i64::from(d.month) - 1
+        }
+    };
+    n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
 /// Distinct texts by id.
 #[derive(Debug, Default)]
 pub struct Pages {
@@ -160,9 +212,18 @@ fn flow(
         return;
     }
     let page = |e: &Event| text(texts, e);
-    let mut views: Vec<&Event> = visitor.events.iter().collect();
-    // Group by visit, keeping time order; ties by page.
-    views.sort_by(|a, b| (a.visit, a.ts, page(a)).cmp(&(b.visit, b.ts, page(b))));
+    let events = &visitor.events;
+    // Rows come in time order; usually each visit's rows are adjacent and
+    // no two of a visit share a timestamp, and then that order is already
+    // (visit, time, page). Otherwise sort.
+    let mut visits: Vec<u64> = events.chunk_by(|a, b| a.visit == b.visit).map(|v| v[0].visit).collect();
+    let tied = events.windows(2).any(|w| w[0].ts == w[1].ts && w[0].visit == w[1].visit);
+    visits.sort_unstable();
+    let split = visits.windows(2).any(|w| w[0] == w[1]);
+    let mut views: Vec<&Event> = events.iter().collect();
+    if tied || split {
+        views.sort_by(|a, b| (a.visit, a.ts, page(a)).cmp(&(b.visit, b.ts, page(b))));
+    }
     let mut seen: Vec<(u8, u32, u32)> = Vec::new();
     for visit in views.chunk_by(|a, b| a.visit == b.visit) {
         let Some(base) = visit.iter().position(|e| e.key != 0) else { continue };
@@ -216,6 +277,40 @@ mod tests {
         t.add(&visitor(3, &[(10, 2, 0, "")]), texts()).unwrap(); // second step only
         let Tally::Funnel { levels, .. } = t else { unreachable!() };
         assert_eq!(levels, vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn periods_are_numbered_from_a_monday() {
+        let at = |s: &str| Date::parse(s).unwrap().to_days() * MICROS_PER_DAY + 3_600_000_000;
+        assert_eq!(period_number(Granularity::Week, at("1970-01-05")), 0);
+        assert_eq!(period_number(Granularity::Week, at("1970-01-11")), 0);
+        assert_eq!(period_number(Granularity::Week, at("1970-01-04")), -1);
+        // 2026-10-01 is a Thursday of the week of Monday 2026-09-28.
+        let monday = Date::parse("2026-09-28").unwrap().to_days();
+        assert_eq!(i64::from(period_number(Granularity::Week, at("2026-10-01"))), (monday - 4) / 7);
+        assert_eq!(period_number(Granularity::Day, at("1970-01-06")), 1);
+        assert_eq!(period_number(Granularity::Month, at("1970-01-05")), 0);
+        assert_eq!(period_number(Granularity::Month, at("2026-10-31")), 56 * 12 + 9);
+    }
+
+    #[test]
+    fn tallies_of_parts_add_up() {
+        let mut a = Tally::flow(true, 1).unwrap();
+        let mut b = Tally::flow(true, 1).unwrap();
+        a.add(&visitor(1, &[(1, 1, 1, "/"), (2, 0, 1, "/a")]), texts()).unwrap();
+        b.add(&visitor(2, &[(1, 0, 1, "/b"), (2, 1, 1, "/"), (3, 0, 1, "/a")]), texts()).unwrap();
+        a.merge(b);
+        let Tally::Flow { edges, pages, .. } = &a else { unreachable!() };
+        assert_eq!(edges.len(), 1);
+        let ((_, from, to), n) = edges.iter().next().unwrap();
+        assert_eq!((&*pages.texts[*from as usize], &*pages.texts[*to as usize], *n), (&b"/"[..], &b"/a"[..], 2));
+        let mut a = Tally::retention(2).unwrap();
+        let mut b = Tally::retention(2).unwrap();
+        a.add(&visitor(1, &[(1, 7, 0, ""), (2, 8, 0, "")]), texts()).unwrap();
+        b.add(&visitor(2, &[(1, 7, 0, "")]), texts()).unwrap();
+        a.merge(b);
+        let Tally::Retention { cohorts, .. } = a else { unreachable!() };
+        assert_eq!(cohorts, BTreeMap::from([(7, (2, vec![2, 1]))]));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Keep {
     /// A keyless row after another row of the same visitor (only the keyed
     /// rows and the visitor's presence matter: sequences).
     Keyed,
+    /// Every keyless row (only rows matching a step matter: funnels).
+    Matched,
 }
 
 /// Rows of one file that arrived together, in row order.
@@ -81,6 +83,9 @@ impl Walk {
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn push(&mut self, file: u64, row: i64, visitor: u64, ts: i64, key: u32, visit: u64, text: &[u8]) {
+        if self.keep == Keep::Matched && key == 0 {
+            return;
+        }
         let n = self.visitor.len();
         match self.pieces.last_mut() {
             Some(p) if p.file == file && p.last < row && p.end == n => {
@@ -88,7 +93,7 @@ impl Walk {
                 // rows cannot matter.
                 if self.visitor[n - 1] == visitor && self.ts[n - 1] <= ts {
                     let drop = match self.keep {
-                        Keep::All => false,
+                        Keep::All | Keep::Matched => false,
                         Keep::NewKeys => self.key[n - 1] == key,
                         Keep::Keyed => key == 0,
                     };
@@ -159,6 +164,53 @@ impl Walk {
     /// time order, ties in file order.
     pub fn merge(&self, mut each: impl FnMut(&Visitor) -> Result<(), String>) -> Result<(), String> {
         let runs = self.runs();
+        let runs: Vec<&[u32]> = runs.iter().map(|r| r.as_slice()).collect();
+        self.merge_runs(&runs, &mut each)
+    }
+
+    /// [`Walk::merge`] split into one range of visitors per state, each
+    /// merged on its own thread (the first on this one) into its state.
+    pub fn merge_parts<T: Send>(
+        &self,
+        mut states: Vec<T>,
+        each: impl Fn(&mut T, &Visitor) -> Result<(), String> + Sync,
+    ) -> Result<Vec<T>, String> {
+        let runs = self.runs();
+        // Bounds between parts: quantiles of a sample of the visitors.
+        let mut sample: Vec<u64> =
+            runs.iter().flat_map(|r| r.iter().step_by(256).map(|&i| self.visitor[i as usize])).collect();
+        sample.sort_unstable();
+        let parts = states.len().max(1);
+        let mut bounds: Vec<u64> =
+            (1..parts).map(|p| sample.get(p * sample.len() / parts).copied().unwrap_or(0)).collect();
+        bounds.dedup();
+        let part_runs = |lo: Option<u64>, hi: Option<u64>| -> Vec<&[u32]> {
+            runs.iter()
+                .map(|r| {
+                    let from = lo.map_or(0, |lo| r.partition_point(|&i| self.visitor[i as usize] < lo));
+                    let to = hi.map_or(r.len(), |hi| r.partition_point(|&i| self.visitor[i as usize] < hi));
+                    &r[from..to]
+                })
+                .collect()
+        };
+        let ranges: Vec<Vec<&[u32]>> = (0..=bounds.len())
+            .map(|p| part_runs(p.checked_sub(1).map(|q| bounds[q]), bounds.get(p).copied()))
+            .collect();
+        let each = &each;
+        std::thread::scope(|scope| {
+            let mut states = states.iter_mut().zip(&ranges);
+            let Some((first, first_runs)) = states.next() else { return Ok(()) };
+            let handles: Vec<_> = states
+                .map(|(state, runs)| scope.spawn(move || self.merge_runs(runs, &mut |v| each(state, v))))
+                .collect();
+            let mine = self.merge_runs(first_runs, &mut |v| each(first, v));
+            handles.into_iter().try_for_each(|h| h.join().map_err(|_| "a walk thread panicked".to_string())?)?;
+            mine
+        })?;
+        Ok(states)
+    }
+
+    fn merge_runs(&self, runs: &[&[u32]], each: &mut dyn FnMut(&Visitor) -> Result<(), String>) -> Result<(), String> {
         let mut at = vec![0usize; runs.len()];
         let mut heap: BinaryHeap<Reverse<(u64, usize)>> = runs
             .iter()
@@ -173,7 +225,7 @@ impl Walk {
             let mut next = Some(first);
             while let Some(i) = next {
                 files += 1;
-                let run = &runs[i];
+                let run = runs[i];
                 let mut r = at[i];
                 while let Some(&row) = run.get(r) {
                     let row = row as usize;
@@ -262,6 +314,28 @@ mod tests {
         assert_eq!(walk(Keep::NewKeys, &rows).iter().map(|v| v.1.len()).sum::<usize>(), 3);
         let rows = [(0, 0, 1, 10, 0), (0, 1, 1, 20, 0)];
         assert_eq!(walk(Keep::Keyed, &rows), vec![(1, vec![(10, 0)])]);
+        assert_eq!(walk(Keep::Matched, &[(0, 0, 1, 10, 0), (0, 1, 1, 20, 4)]), vec![(1, vec![(20, 4)])]);
+    }
+
+    #[test]
+    fn parts_merge_every_visitor_once() {
+        let mut w = Walk::new(Keep::All, false);
+        for file in 0..3u64 {
+            for v in 0..1000u64 {
+                w.push(file, v as i64, v, 10 * file as i64 + (v % 3) as i64, 1, 0, b"");
+            }
+        }
+        let counts = w
+            .merge_parts(vec![(0u64, 0usize); 3], |(n, rows), v| {
+                *n += 1;
+                *rows += v.events.len();
+                assert!(v.events.windows(2).all(|e| e[0].ts <= e[1].ts));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(counts.iter().map(|c| c.0).sum::<u64>(), 1000);
+        assert_eq!(counts.iter().map(|c| c.1).sum::<usize>(), 3000);
+        assert!(counts.iter().all(|c| c.0 > 100), "{counts:?}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! grouping. The report SQL in `sql/` calls them; users may too.
 
 use mallard_core::funnel::{Funnel, MAX_STEPS, Modes};
-use mallard_core::tally::Tally;
+use mallard_core::report::Granularity;
+use mallard_core::step::{self, Steps};
+use mallard_core::tally::{Tally, period_number};
 use mallard_core::walk::{Keep, Walk};
 
 use crate::conditions;
@@ -20,45 +22,103 @@ use crate::ffi::{
 /// What a walk counts, from its constant arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Spec {
-    Funnel(Funnel),
-    Retention(usize),
-    /// Pattern and number of conditions.
-    Sequences(String, usize),
-    /// Forward, depth.
-    Flow(bool, usize),
+    Funnel {
+        funnel: Funnel,
+        steps: Vec<String>,
+    },
+    /// Period, periods.
+    Retention(Granularity, usize),
+    Sequences {
+        pattern: String,
+        steps: Vec<String>,
+    },
+    Flow {
+        forward: bool,
+        depth: usize,
+        page: String,
+    },
 }
 
 impl Spec {
     fn tally(&self) -> Result<Tally, String> {
         match self {
-            Spec::Funnel(f) => Ok(Tally::funnel(*f)),
-            Spec::Retention(periods) => Tally::retention(*periods),
-            Spec::Sequences(pattern, n) => Tally::sequences(pattern, *n),
-            Spec::Flow(forward, depth) => Tally::flow(*forward, *depth),
+            Spec::Funnel { funnel, .. } => Ok(Tally::funnel(*funnel)),
+            Spec::Retention(_, periods) => Tally::retention(*periods),
+            Spec::Sequences { pattern, steps } => Tally::sequences(pattern, steps.len()),
+            Spec::Flow { forward, depth, .. } => Tally::flow(*forward, *depth),
         }
     }
 
     fn walk(&self) -> Walk {
         match self {
-            Spec::Funnel(_) => Walk::new(Keep::All, false),
-            Spec::Retention(_) => Walk::new(Keep::NewKeys, false),
-            Spec::Sequences(..) => Walk::new(Keep::Keyed, false),
-            Spec::Flow(..) => Walk::new(Keep::All, true),
+            Spec::Funnel { funnel, .. } if funnel.keeps_unmatched_rows() => Walk::new(Keep::All, false),
+            Spec::Funnel { .. } => Walk::new(Keep::Matched, false),
+            Spec::Retention(..) => Walk::new(Keep::NewKeys, false),
+            Spec::Sequences { .. } => Walk::new(Keep::Keyed, false),
+            Spec::Flow { .. } => Walk::new(Keep::All, true),
         }
+    }
+
+    /// The steps rows are matched against (the flow's page is its one step).
+    fn steps(&self) -> Result<Option<Steps>, String> {
+        let texts = match self {
+            Spec::Funnel { steps, .. } | Spec::Sequences { steps, .. } => steps.clone(),
+            Spec::Flow { page, .. } => vec![page.clone()],
+            Spec::Retention(..) => return Ok(None),
+        };
+        Ok(Some(Steps::new(&step::parse_all(&texts, MAX_STEPS)?)))
     }
 }
 
 #[derive(Default)]
 pub struct State {
     spec: Option<Spec>,
+    steps: Option<Steps>,
     walk: Walk,
 }
 
-/// Each row's key: step bits, a period number or whether it is the flow's page.
-enum Key<'a> {
-    Bits(Column<'a, u32>),
-    Number(Column<'a, i32>),
-    Flag(Column<'a, bool>),
+impl State {
+    /// Takes `spec` on first use (compiling its steps), else checks it is the same.
+    fn configure<K: Kind>(&mut self, spec: &Spec) -> Result<(), String> {
+        match &self.spec {
+            None => {
+                self.steps = spec.steps().map_err(|e| format!("{}: {e}", K::NAME))?;
+                self.walk = spec.walk();
+                self.spec = Some(spec.clone());
+                Ok(())
+            }
+            Some(s) => conditions::same(s, spec, K::NAME, "the constant arguments"),
+        }
+    }
+}
+
+/// What each row brings beyond its place.
+pub enum Rows<'a> {
+    /// An event's step codes (see `mallard_core::step::Steps`).
+    Steps(Codes<'a>),
+    /// The local time whose period counts.
+    Period(Column<'a, i64>),
+    /// A page view's visit, page and step codes.
+    Flow { visit: Column<'a, u64>, path: Strings<'a>, codes: Codes<'a> },
+}
+
+/// A row's name code, page code and pattern bits.
+pub struct Codes<'a> {
+    name: Column<'a, i32>,
+    page: Column<'a, i32>,
+    patterns: Column<'a, u32>,
+}
+
+impl<'a> Codes<'a> {
+    fn read(chunk: &Chunk<'a>, first: usize) -> Result<Codes<'a>, String> {
+        Ok(Codes { name: chunk.column(first)?, page: chunk.column(first + 1)?, patterns: chunk.column(first + 2)? })
+    }
+
+    #[inline]
+    fn mask(&self, steps: Option<&Steps>, row: usize) -> u32 {
+        let code = |c: &Column<'_, i32>| c.get(row).map_or(0, |v| usize::try_from(v).unwrap_or(0));
+        steps.map_or(0, |s| s.mask(code(&self.name), code(&self.page), self.patterns.get(row).unwrap_or(0)))
+    }
 }
 
 pub struct Input<'a> {
@@ -67,9 +127,7 @@ pub struct Input<'a> {
     row: Column<'a, i64>,
     visitor: Column<'a, u64>,
     ts: Column<'a, i64>,
-    key: Key<'a>,
-    visit: Option<Column<'a, u64>>,
-    page: Option<Strings<'a>>,
+    rows: Rows<'a>,
 }
 
 /// One walk aggregate: its name, constant arguments and result.
@@ -77,11 +135,13 @@ pub trait Kind: 'static {
     const NAME: &'static str;
     /// How many constant arguments come first.
     const CONSTANTS: usize;
-    /// The constant arguments' types, the key's and the extra columns'.
+    /// The constant arguments' types, then the place's, then the rows'.
     fn parameters() -> Vec<LogicalType>;
     fn returns() -> LogicalType;
     /// The spec on row 0 of a chunk.
     fn spec(chunk: &Chunk<'_>) -> Result<Spec, String>;
+    /// The columns after the place, from column `first`.
+    fn rows<'a>(chunk: &Chunk<'a>, first: usize) -> Result<Rows<'a>, String>;
     /// Writes the counts (`None`: no rows) at `row`.
     fn output(tally: Option<&Tally>, out: &mut VectorMut<'_>, row: usize) -> Result<(), String>;
 }
@@ -94,35 +154,22 @@ impl<K: Kind> Aggregate for Walked<K> {
 
     fn input<'a>(chunk: &Chunk<'a>) -> Result<Input<'a>, String> {
         let c = K::CONSTANTS;
-        let key = match chunk.column::<u32>(c + 4) {
-            Ok(bits) => Key::Bits(bits),
-            Err(_) => match chunk.column::<i32>(c + 4) {
-                Ok(n) => Key::Number(n),
-                Err(_) => Key::Flag(chunk.column::<bool>(c + 4)?),
-            },
-        };
-        let flow = chunk.columns() > c + 5;
         Ok(Input {
             spec: if chunk.is_empty() { None } else { Some(K::spec(chunk)?) },
             file: chunk.column(c)?,
             row: chunk.column(c + 1)?,
             visitor: chunk.column(c + 2)?,
             ts: chunk.column(c + 3)?,
-            key,
-            visit: if flow { Some(chunk.column(c + 5)?) } else { None },
-            page: if flow { Some(chunk.strings(c + 6)?) } else { None },
+            rows: K::rows(chunk, c + 4)?,
         })
     }
 
     #[inline]
     fn update(state: &mut State, input: &Input<'_>, row: usize) -> Result<(), String> {
-        match (&state.spec, &input.spec) {
-            (None, Some(spec)) => {
-                state.walk = spec.walk();
-                state.spec = Some(spec.clone());
-            }
-            (Some(s), Some(i)) if row == 0 => conditions::same(s, i, K::NAME, "the constant arguments")?,
-            _ => {}
+        if let Some(spec) = &input.spec
+            && (state.spec.is_none() || row == 0)
+        {
+            state.configure::<K>(spec)?;
         }
         // Rows without a place, a visitor or a time belong to no walk.
         let (Some(file), Some(number), Some(visitor), Some(ts)) =
@@ -130,39 +177,79 @@ impl<K: Kind> Aggregate for Walked<K> {
         else {
             return Ok(());
         };
-        let key = match &input.key {
-            Key::Bits(c) => c.get(row).unwrap_or(0),
-            Key::Number(c) => c.get(row).unwrap_or(0) as u32,
-            Key::Flag(c) => u32::from(c.get(row).unwrap_or(false)),
+        let steps = state.steps.as_ref();
+        let (key, visit, text) = match &input.rows {
+            Rows::Steps(codes) => (codes.mask(steps, row), 0, &[][..]),
+            Rows::Period(local) => {
+                let (Some(local), Some(Spec::Retention(period, _))) = (local.get(row), &state.spec) else {
+                    return Ok(());
+                };
+                (period_number(*period, local) as u32, 0, &[][..])
+            }
+            Rows::Flow { visit, path, codes } => {
+                // A page view without a page is no step of a path.
+                let Some(p) = path.get(row) else { return Ok(()) };
+                (codes.mask(steps, row), visit.get(row).unwrap_or(0), p)
+            }
         };
-        let visit = input.visit.as_ref().and_then(|c| c.get(row)).unwrap_or(0);
-        let page = input.page.as_ref().and_then(|c| c.get(row));
-        if input.page.is_some() && page.is_none() {
-            // A page view without a page is no step of a path.
+        state.walk.push(file, number, visitor, ts, key, visit, text);
+        Ok(())
+    }
+
+    fn update_all(state: &mut State, input: &Input<'_>, rows: usize) -> Result<(), String> {
+        let Some(spec) = &input.spec else { return Ok(()) };
+        state.configure::<K>(spec)?;
+        // Without NULLs, the rows of a walk over steps take a tight loop.
+        let place = (input.file.all_valid(), input.row.all_valid(), input.visitor.all_valid(), input.ts.all_valid());
+        if let ((Some(file), Some(number), Some(visitor), Some(ts)), Rows::Steps(codes), Some(steps)) =
+            (place, &input.rows, state.steps.as_ref())
+            && let (Some(name), Some(page), Some(patterns)) =
+                (codes.name.all_valid(), codes.page.all_valid(), codes.patterns.all_valid())
+        {
+            for r in 0..rows {
+                let key = steps.mask(name[r].max(0) as usize, page[r].max(0) as usize, patterns[r]);
+                state.walk.push(file[r], number[r], visitor[r], ts[r], key, 0, &[]);
+            }
             return Ok(());
         }
-        state.walk.push(file, number, visitor, ts, key, visit, page.unwrap_or_default());
-        Ok(())
+        if let ((Some(file), Some(number), Some(visitor), Some(ts)), Rows::Flow { visit, path, codes }, Some(steps)) =
+            (place, &input.rows, state.steps.as_ref())
+            && let (Some(visit), Some(name), Some(page), Some(patterns)) =
+                (visit.all_valid(), codes.name.all_valid(), codes.page.all_valid(), codes.patterns.all_valid())
+        {
+            for r in 0..rows {
+                // A page view without a page is no step of a path.
+                let Some(p) = path.get(r) else { continue };
+                let key = steps.mask(name[r].max(0) as usize, page[r].max(0) as usize, patterns[r]);
+                state.walk.push(file[r], number[r], visitor[r], ts[r], key, visit[r], p);
+            }
+            return Ok(());
+        }
+        (0..rows).try_for_each(|row| Self::update(state, input, row))
     }
 
     fn combine(source: &State, target: &mut State) -> Result<(), String> {
         let Some(spec) = &source.spec else { return Ok(()) };
-        match &target.spec {
-            None => {
-                target.walk = spec.walk();
-                target.spec = Some(spec.clone());
-            }
-            Some(t) => conditions::same(spec, t, K::NAME, "the constant arguments")?,
-        }
+        target.configure::<K>(spec)?;
         target.walk.append(&source.walk);
         Ok(())
     }
 
     fn finalize(state: &mut State, out: &mut VectorMut<'_>, row: usize, _args: usize) -> Result<(), String> {
         let Some(spec) = &state.spec else { return K::output(None, out, row) };
-        let mut tally = spec.tally().map_err(|e| format!("{}: {e}", K::NAME))?;
         let walk = std::mem::take(&mut state.walk);
-        walk.merge(|visitor| tally.add(visitor, walk.texts())).map_err(|e| format!("{}: {e}", K::NAME))?;
+        // The merge splits the visitors over the machine's cores (the scan
+        // that filled the walk is over, so they are idle).
+        let parts =
+            if walk.len() < 1 << 16 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) };
+        let tallies =
+            (0..parts).map(|_| spec.tally()).collect::<Result<Vec<_>, _>>().map_err(|e| format!("{}: {e}", K::NAME))?;
+        let mut tallies = walk
+            .merge_parts(tallies, |tally, visitor| tally.add(visitor, walk.texts()))
+            .map_err(|e| format!("{}: {e}", K::NAME))?
+            .into_iter();
+        let mut tally = tallies.next().ok_or_else(|| format!("{}: internal error: no tally", K::NAME))?;
+        tallies.for_each(|t| tally.merge(t));
         K::output(Some(&tally), out, row)
     }
 }
@@ -181,12 +268,25 @@ fn constant_text<'a>(chunk: &Chunk<'a>, col: usize, name: &str, what: &str) -> R
     Ok(String::from_utf8_lossy(conditions::text(&strings, 0, name, what)?).into_owned())
 }
 
+/// A row's step codes: name code, page code, pattern bits.
+fn codes() -> [LogicalType; 3] {
+    [t(TypeId::Integer), t(TypeId::Integer), t(TypeId::UInteger)]
+}
+
+fn texts() -> LogicalType {
+    LogicalType::list(&t(TypeId::Varchar))
+}
+
+fn constant_texts(chunk: &Chunk<'_>, col: usize, name: &str, what: &str) -> Result<Vec<String>, String> {
+    chunk.text_list(col, 0)?.ok_or_else(|| format!("{name}: {what} must not be NULL"))
+}
+
 fn constant_int(chunk: &Chunk<'_>, col: usize, name: &str, what: &str) -> Result<usize, String> {
     let n = chunk.column::<i32>(col)?.get(0).ok_or_else(|| format!("{name}: {what} must not be NULL"))?;
     usize::try_from(n).map_err(|_| format!("{name}: {what} must not be negative, got {n}"))
 }
 
-/// `mallard_walk_funnel(window, mode, steps, file, file_row, visitor_id, ts, step_bits)`
+/// `mallard_walk_funnel(window, mode, steps, file, file_row, visitor_id, ts, name_code, page_code, pattern_bits)`
 /// → visitors by the deepest step reached (`[level 0, level 1, …]`).
 pub struct FunnelKind;
 
@@ -195,9 +295,9 @@ impl Kind for FunnelKind {
     const CONSTANTS: usize = 3;
 
     fn parameters() -> Vec<LogicalType> {
-        let mut p = vec![t(TypeId::Interval), t(TypeId::Varchar), t(TypeId::Integer)];
+        let mut p = vec![t(TypeId::Interval), t(TypeId::Varchar), texts()];
         p.extend(place());
-        p.push(t(TypeId::UInteger));
+        p.extend(codes());
         p
     }
 
@@ -209,12 +309,15 @@ impl Kind for FunnelKind {
         let window = conditions::interval(&chunk.column::<Interval>(0)?, 0, Self::NAME, "window")?;
         let window = conditions::fixed_interval(window, Self::NAME, "window")?;
         let mode = constant_text(chunk, 1, Self::NAME, "mode")?;
-        let steps = constant_int(chunk, 2, Self::NAME, "steps")?;
+        let steps = constant_texts(chunk, 2, Self::NAME, "steps")?;
         let modes = Modes::parse(&mode).map_err(|e| format!("{}: {e}", Self::NAME))?;
-        if !(1..=MAX_STEPS).contains(&steps) {
-            return Err(format!("{}: steps must be 1 to {MAX_STEPS}, got {steps}", Self::NAME));
-        }
-        Ok(Spec::Funnel(Funnel::new(window, steps, modes).map_err(|e| format!("{}: {e}", Self::NAME))?))
+        step::parse_all(&steps, MAX_STEPS).map_err(|e| format!("{}: {e}", Self::NAME))?;
+        let funnel = Funnel::new(window, steps.len(), modes).map_err(|e| format!("{}: {e}", Self::NAME))?;
+        Ok(Spec::Funnel { funnel, steps })
+    }
+
+    fn rows<'a>(chunk: &Chunk<'a>, first: usize) -> Result<Rows<'a>, String> {
+        Ok(Rows::Steps(Codes::read(chunk, first)?))
     }
 
     fn output(tally: Option<&Tally>, out: &mut VectorMut<'_>, row: usize) -> Result<(), String> {
@@ -225,19 +328,20 @@ impl Kind for FunnelKind {
     }
 }
 
-/// `mallard_walk_retention(periods, file, file_row, visitor_id, ts, period)`
-/// → per cohort (the first period number) and period after it, the cohort's
-/// size and its visitors active then.
+/// `mallard_walk_retention(period, periods, file, file_row, visitor_id, ts, local_ts)`
+/// → per cohort (the number of the first `period` a visitor was active in,
+/// by `local_ts`; see `mallard_core::tally::period_number`) and period after
+/// it, the cohort's size and its visitors active then.
 pub struct RetentionKind;
 
 impl Kind for RetentionKind {
     const NAME: &'static str = "mallard_walk_retention";
-    const CONSTANTS: usize = 1;
+    const CONSTANTS: usize = 2;
 
     fn parameters() -> Vec<LogicalType> {
-        let mut p = vec![t(TypeId::Integer)];
+        let mut p = vec![t(TypeId::Varchar), t(TypeId::Integer)];
         p.extend(place());
-        p.push(t(TypeId::Integer));
+        p.push(t(TypeId::Timestamp));
         p
     }
 
@@ -251,11 +355,19 @@ impl Kind for RetentionKind {
     }
 
     fn spec(chunk: &Chunk<'_>) -> Result<Spec, String> {
-        Ok(Spec::Retention(constant_int(chunk, 0, Self::NAME, "periods")?))
+        let period = match Granularity::parse(&constant_text(chunk, 0, Self::NAME, "period")?) {
+            Ok(Granularity::Hour) | Err(_) => return Err(format!("{}: period must be day, week or month", Self::NAME)),
+            Ok(p) => p,
+        };
+        Ok(Spec::Retention(period, constant_int(chunk, 1, Self::NAME, "periods")?))
+    }
+
+    fn rows<'a>(chunk: &Chunk<'a>, first: usize) -> Result<Rows<'a>, String> {
+        Ok(Rows::Period(chunk.column(first)?))
     }
 
     fn output(tally: Option<&Tally>, out: &mut VectorMut<'_>, row: usize) -> Result<(), String> {
-        let Some(Tally::Retention { periods, cohorts }) = tally else { return out.list_items(row, 0).map(|_| ()) };
+        let Some(Tally::Retention { periods, cohorts, .. }) = tally else { return out.list_items(row, 0).map(|_| ()) };
         let (mut items, at) = out.list_items(row, cohorts.len() * periods)?;
         let mut fields = items.struct_children(4);
         let [cohort, size, number, visitors] = &mut fields[..] else { unreachable!("four fields") };
@@ -273,7 +385,7 @@ impl Kind for RetentionKind {
     }
 }
 
-/// `mallard_walk_sequences(pattern, conditions, file, file_row, visitor_id, ts, step_bits)`
+/// `mallard_walk_sequences(pattern, steps, file, file_row, visitor_id, ts, name_code, page_code, pattern_bits)`
 /// → `[visitors matching, all visitors]`.
 pub struct SequencesKind;
 
@@ -282,9 +394,9 @@ impl Kind for SequencesKind {
     const CONSTANTS: usize = 2;
 
     fn parameters() -> Vec<LogicalType> {
-        let mut p = vec![t(TypeId::Varchar), t(TypeId::Integer)];
+        let mut p = vec![t(TypeId::Varchar), texts()];
         p.extend(place());
-        p.push(t(TypeId::UInteger));
+        p.extend(codes());
         p
     }
 
@@ -294,9 +406,14 @@ impl Kind for SequencesKind {
 
     fn spec(chunk: &Chunk<'_>) -> Result<Spec, String> {
         let pattern = constant_text(chunk, 0, Self::NAME, "pattern")?;
-        let n = constant_int(chunk, 1, Self::NAME, "conditions")?;
-        mallard_core::pattern::parse(&pattern, n).map_err(|e| format!("{}: {e}", Self::NAME))?;
-        Ok(Spec::Sequences(pattern, n))
+        let steps = constant_texts(chunk, 1, Self::NAME, "steps")?;
+        step::parse_all(&steps, mallard_core::sequence::MAX_CONDITIONS).map_err(|e| format!("{}: {e}", Self::NAME))?;
+        mallard_core::pattern::parse(&pattern, steps.len()).map_err(|e| format!("{}: {e}", Self::NAME))?;
+        Ok(Spec::Sequences { pattern, steps })
+    }
+
+    fn rows<'a>(chunk: &Chunk<'a>, first: usize) -> Result<Rows<'a>, String> {
+        Ok(Rows::Steps(Codes::read(chunk, first)?))
     }
 
     fn output(tally: Option<&Tally>, out: &mut VectorMut<'_>, row: usize) -> Result<(), String> {
@@ -307,18 +424,20 @@ impl Kind for SequencesKind {
     }
 }
 
-/// `mallard_walk_flow(direction, depth, file, file_row, visitor_id, ts, is_page, visit_id, pathname)`
-/// → the edges `(step, from_page, to_page, visitors)`.
+/// `mallard_walk_flow(direction, depth, page, file, file_row, visitor_id, ts, visit_id, pathname, name_code, page_code, pattern_bits)`
+/// over page views → the edges `(step, from_page, to_page, visitors)`; `page`
+/// is a step like `'page:/pricing'`.
 pub struct FlowKind;
 
 impl Kind for FlowKind {
     const NAME: &'static str = "mallard_walk_flow";
-    const CONSTANTS: usize = 2;
+    const CONSTANTS: usize = 3;
 
     fn parameters() -> Vec<LogicalType> {
-        let mut p = vec![t(TypeId::Varchar), t(TypeId::Integer)];
+        let mut p = vec![t(TypeId::Varchar), t(TypeId::Integer), t(TypeId::Varchar)];
         p.extend(place());
-        p.extend([t(TypeId::Boolean), t(TypeId::UBigInt), t(TypeId::Varchar)]);
+        p.extend([t(TypeId::UBigInt), t(TypeId::Varchar)]);
+        p.extend(codes());
         p
     }
 
@@ -343,7 +462,18 @@ impl Kind for FlowKind {
                 ));
             }
         };
-        Ok(Spec::Flow(forward, constant_int(chunk, 1, Self::NAME, "depth")?))
+        let depth = constant_int(chunk, 1, Self::NAME, "depth")?;
+        let page = constant_text(chunk, 2, Self::NAME, "page")?;
+        step::parse(&page).map_err(|e| format!("{}: {e}", Self::NAME))?;
+        Ok(Spec::Flow { forward, depth, page })
+    }
+
+    fn rows<'a>(chunk: &Chunk<'a>, first: usize) -> Result<Rows<'a>, String> {
+        Ok(Rows::Flow {
+            visit: chunk.column(first)?,
+            path: chunk.strings(first + 1)?,
+            codes: Codes::read(chunk, first + 2)?,
+        })
     }
 
     fn output(tally: Option<&Tally>, out: &mut VectorMut<'_>, row: usize) -> Result<(), String> {

@@ -26,6 +26,11 @@ pub trait Aggregate: 'static {
     fn input<'a>(chunk: &Chunk<'a>) -> Result<Self::Input<'a>, String>;
     /// Adds row `row` of `input` to `state`.
     fn update(state: &mut Self::State, input: &Self::Input<'_>, row: usize) -> Result<(), String>;
+    /// Adds rows `0..rows` of `input`, all of one group, to `state` (an
+    /// aggregate without `GROUP BY` gets whole chunks this way).
+    fn update_all(state: &mut Self::State, input: &Self::Input<'_>, rows: usize) -> Result<(), String> {
+        (0..rows).try_for_each(|row| Self::update(state, input, row))
+    }
     /// Merges `source` into `target` (which may be fresh).
     fn combine(source: &Self::State, target: &mut Self::State) -> Result<(), String>;
     /// Writes the result of `state` at `row` of `out`; `args` is the number
@@ -149,7 +154,11 @@ unsafe extern "C" fn update<A: Aggregate>(
         let chunk = Chunk::from_raw(input);
         let result = guard(&name(info), || {
             let cols = A::input(&chunk)?;
-            for row in 0..chunk.len() {
+            let n = chunk.len();
+            if n > 0 && (1..n).all(|row| *states.add(row) == *states) {
+                return A::update_all(state_mut::<A::State>(*states), &cols, n);
+            }
+            for row in 0..n {
                 let state = state_mut::<A::State>(*states.add(row));
                 A::update(state, &cols, row)?;
             }

@@ -107,6 +107,11 @@ impl<T: Copy> Column<'_, T> {
     pub fn get(&self, row: usize) -> Option<T> {
         self.validity.is_valid(row).then(|| self.values[row])
     }
+
+    /// The values when no row is NULL.
+    pub fn all_valid(&self) -> Option<&[T]> {
+        self.validity.mask.is_none().then_some(self.values)
+    }
 }
 
 impl<'a> Chunk<'a> {
@@ -169,6 +174,37 @@ impl<'a> Chunk<'a> {
         unsafe {
             let data = sys::duckdb_vector_get_data(v) as *const sys::duckdb_string_t;
             Ok(Strings { data: std::slice::from_raw_parts(data, self.len), validity: validity(v, self.len) })
+        }
+    }
+}
+
+impl Chunk<'_> {
+    /// The LIST of VARCHAR at row `row` of column `col` (`None` when NULL;
+    /// NULL items are left out).
+    pub fn text_list(&self, col: usize, row: usize) -> Result<Option<Vec<String>>, String> {
+        let v = self.vector(col)?;
+        if type_id(v) != sys::DUCKDB_TYPE_DUCKDB_TYPE_LIST || row >= self.len {
+            return Err("mallard: internal type mismatch (expected a LIST of VARCHAR)".into());
+        }
+        if !validity(v, self.len).is_valid(row) {
+            return Ok(None);
+        }
+        // SAFETY: a flat LIST vector: `len` list entries, and a child vector
+        // holding the items (checked to be VARCHAR) for the callback's duration.
+        unsafe {
+            let entry = *(sys::duckdb_vector_get_data(v) as *const sys::duckdb_list_entry).add(row);
+            let child = sys::duckdb_list_vector_get_child(v);
+            if type_id(child) != sys::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR {
+                return Err("mallard: internal type mismatch (expected a LIST of VARCHAR)".into());
+            }
+            let size = sys::duckdb_list_vector_get_size(v) as usize;
+            let end = (entry.offset + entry.length) as usize;
+            if end > size {
+                return Err("mallard: internal error: a list entry past its child".into());
+            }
+            let data = sys::duckdb_vector_get_data(child) as *const sys::duckdb_string_t;
+            let items = Strings { data: std::slice::from_raw_parts(data, size), validity: validity(child, size) };
+            Ok(Some((entry.offset as usize..end).filter_map(|i| items.get_str(i).map(|s| s.into_owned())).collect()))
         }
     }
 }
