@@ -92,14 +92,14 @@ impl Funnel {
 /// One group's rows: (timestamp µs, bit k set = row matches step k+1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunnelEvents {
-    rows: Vec<(i64, u32)>,
+    rows: smallvec::SmallVec<[(i64, u32); 4]>,
     /// Rows are in non-decreasing time order (the lake's order; the usual case).
     sorted: bool,
 }
 
 impl Default for FunnelEvents {
     fn default() -> Self {
-        FunnelEvents { rows: Vec::new(), sorted: true }
+        FunnelEvents { rows: smallvec::SmallVec::new(), sorted: true }
     }
 }
 

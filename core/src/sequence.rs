@@ -24,7 +24,7 @@ pub const MAX_ITERATIONS: usize = 1_000_000;
 /// One group's rows: (timestamp µs, bit k set = condition k+1 holds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SequenceEvents {
-    rows: Vec<(i64, u32)>,
+    rows: smallvec::SmallVec<[(i64, u32); 4]>,
     /// Conditions that held on some row.
     held: u32,
     sorted: bool,
@@ -32,7 +32,7 @@ pub struct SequenceEvents {
 
 impl Default for SequenceEvents {
     fn default() -> Self {
-        SequenceEvents { rows: Vec::new(), held: 0, sorted: true }
+        SequenceEvents { rows: smallvec::SmallVec::new(), held: 0, sorted: true }
     }
 }
 

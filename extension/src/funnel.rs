@@ -41,7 +41,7 @@ impl Aggregate for WindowFunnel {
                 let window = conditions::interval(&windows, row, NAME, "window")?;
                 let mode = match &modes {
                     Some(m) => conditions::text(m, row, NAME, "mode")?,
-                    None => &[][..],
+                    None => conditions::Text(&[]),
                 };
                 Ok((window, mode))
             },

@@ -265,7 +265,7 @@ fn place() -> Vec<LogicalType> {
 
 fn constant_text<'a>(chunk: &Chunk<'a>, col: usize, name: &str, what: &str) -> Result<String, String> {
     let strings = chunk.strings(col)?;
-    Ok(String::from_utf8_lossy(conditions::text(&strings, 0, name, what)?).into_owned())
+    Ok(String::from_utf8_lossy(&conditions::text(&strings, 0, name, what)?).into_owned())
 }
 
 /// A row's step codes: name code, page code, pattern bits.

@@ -1,9 +1,14 @@
-"""Differential test of the behavioural aggregates.
+"""Differential test of the behavioural aggregates and of the walk behind
+the reports.
 
 Random groups of events go through the real extension in the real DuckDB
 and through straightforward reference implementations written here, from
 the definitions (exhaustive search where the extension scans once). Every
 function and mode must agree on at least GROUPS random groups.
+
+The walk aggregates (mallard_walk_*) get GROUPS random visitors spread over
+several "files", each sorted by (visitor, time) but one, handed over in a
+shuffled order; their counts must equal the references summed per visitor.
 
 usage: python behavior.py <mallard.duckdb_extension> [groups] [seed]
 """
@@ -350,6 +355,112 @@ def random_pattern(rng, conditions):
     return "".join(parts)
 
 
+def flow_edges(rows, forward, depth):
+    """rows: (ts, visit, page, is_anchor) of one visitor → its set of edges
+    (step, from, to): per visit, from the first view of the page in
+    (time, page) order, as sequenceNextNode('first_match') finds them."""
+    edges = set()
+    for visit in {v for _, v, _, _ in rows}:
+        views = sorted(((t, p, a) for t, v, p, a in rows if v == visit), key=lambda r: (r[0], r[1].encode()))
+        anchors = [i for i, (_, _, a) in enumerate(views) if a]
+        if not anchors:
+            continue
+        base = anchors[0]
+        at = lambda k: views[base + k][1] if forward and base + k < len(views) else (
+            views[base - k][1] if not forward and base - k >= 0 else None)
+        for k in range(1, depth + 1):
+            near, far = at(k - 1), at(k)
+            if near is None or far is None:
+                break
+            edges.add((k, near, far) if forward else (k, far, near))
+    return edges
+
+
+def check_walk(what, expected, got, visitors):
+    """A walk's whole answer over all visitors against the reference's."""
+    global failures
+    same = expected == got
+    print(f"{what}: {visitors} visitors, {'0 differ' if same else 'DIFFERS'}")
+    if not same:
+        print(f"  reference {str(expected)[:300]}\n  mallard   {str(got)[:300]}")
+        failures += 1
+
+
+def walks(con, rng, count):
+    """The walk aggregates over `count` visitors whose rows are spread over
+    files, against the references per visitor."""
+    files = 5
+    visitors = []
+    for v in range(count):
+        n = rng.randint(1, 8) if rng.random() > 0.02 else rng.randint(15, 25)
+        times = sorted(rng.sample(range(0, 400), n))
+        # Hours apart: a visitor's rows span days (retention by day).
+        visitors.append([(t * 3_600_000_000, rng.randrange(files), [rng.random() < 0.35 for _ in range(3)],
+                          rng.choice("ab") + str(t // 100), rng.choice(["/", "/x", "/y", "/z"])) for t in times])
+    # Rows per file sorted by (visitor, ts), numbered; the last file is
+    # written in reverse (a file not sorted), and all rows are handed over
+    # in a shuffled order.
+    rows = []
+    for f in range(files):
+        mine = [(v, *r) for v, rs in enumerate(visitors) for r in rs if r[1] == f]
+        if f == files - 1:
+            mine.reverse()
+        rows += [(f, i, v, ts, int(c[0]) | int(c[1]) << 1 | int(c[2]) << 2, visit, page)
+                 for i, (v, ts, _, c, visit, page) in enumerate(mine)]
+    rng.shuffle(rows)
+    table(con, "w", {"file": "UBIGINT", "file_row": "BIGINT", "visitor_id": "UBIGINT", "ts_us": "BIGINT",
+                     "bits": "UINTEGER", "visit": "VARCHAR", "pathname": "VARCHAR"}, rows)
+    con.execute("CREATE OR REPLACE TABLE w AS SELECT * EXCLUDE (ts_us, visit), make_timestamp(ts_us) AS ts, "
+                "hash(visit) AS visit_id FROM w")
+    con.execute("SET threads = 4")
+    globs = "['page:/c1*', 'page:/c2*', 'page:/c3*']"
+    codes = "1, 0, bits"  # a page view matching the globs of the bits it has
+
+    for modes in ["", "strict_order", "strict_deduplication", "strict_increase", "strict_once"]:
+        got = con.execute(f"SELECT mallard_walk_funnel(INTERVAL 100 HOUR, '{modes}', {globs}, file, file_row, "
+                          f"visitor_id, ts, {codes}) FROM w").fetchone()[0]
+        levels = [0] * 4
+        for rs in visitors:
+            events = [(ts, c) for ts, _, c, _, _ in rs]
+            if "strict_order" in modes or any(any(c) for _, c in events):
+                levels[window_funnel(events, 100 * 3_600_000_000, modes.split(","), 3)] += 1
+        # Visitors without a matching row are not walked (level 0 is not counted).
+        expected = levels if "strict_order" in modes else [0] + levels[1:]
+        got = got if "strict_order" in modes else [0] + got[1:]
+        check_walk(f"mallard_walk_funnel mode '{modes}' over {files} files", expected, got, len(visitors))
+
+    for pattern in ["(?1).*(?2)", "(?1)(?2)", "(?2).(?3)", "(?1)(?t<=180000)(?3)"]:
+        got = con.execute(f"SELECT mallard_walk_sequences('{pattern}', {globs}, file, file_row, visitor_id, ts, "
+                          f"{codes}) FROM w").fetchone()[0]
+        matching = sum(sequence_match([(ts, c) for ts, _, c, _, _ in rs], pattern, 3) for rs in visitors)
+        check_walk(f"mallard_walk_sequences '{pattern}'", [matching, len(visitors)], got, len(visitors))
+
+    got = con.execute("SELECT mallard_walk_retention('day', 5, file, file_row, visitor_id, ts, ts) FROM w").fetchone()[0]
+    cohorts = {}
+    for rs in visitors:
+        days = {ts // 86_400_000_000 - 4 for ts, *_ in rs}  # day numbers from 1970-01-05
+        first = min(days)
+        size, returned = cohorts.setdefault(first, [0, [0] * 5])
+        cohorts[first][0] += 1
+        for k in range(5):
+            returned[k] += first + k in days
+    expected = sorted((c, size, k, n) for c, (size, ret) in cohorts.items() for k, n in enumerate(ret))
+    got = sorted((r["cohort"], r["cohort_size"], r["period_number"], r["visitors"]) for r in got)
+    check_walk("mallard_walk_retention (days)", expected, got, len(visitors))
+
+    for forward, depth in [(True, 3), (False, 2)]:
+        direction = "forward" if forward else "backward"
+        got = con.execute(f"SELECT mallard_walk_flow('{direction}', {depth}, 'page:/', file, file_row, visitor_id, ts, "
+                          f"visit_id, pathname, 1, CAST(coalesce(list_position(['/'], pathname), 0) AS INTEGER), CAST(0 AS UINTEGER)) FROM w").fetchone()[0]
+        counts = {}
+        for rs in visitors:
+            for edge in flow_edges([(ts, visit, page, page == "/") for ts, _, _, visit, page in rs], forward, depth):
+                counts[edge] = counts.get(edge, 0) + 1
+        got = {(r["step"], r["from_page"], r["to_page"]): r["visitors"] for r in got}
+        check_walk(f"mallard_walk_flow {direction} depth {depth}", counts, got, len(visitors))
+    con.execute("SET threads = 1")
+
+
 def main():
     ext = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else GROUPS
@@ -426,6 +537,8 @@ def main():
     check("mallard_sessionize over (partition by g order by ts)", expected, {g: got.get(g) for g in range(len(fg))}, fg)
     got = run_groups(con, "SELECT g, mallard_sessionize(ts, INTERVAL 3 SECOND) FROM f GROUP BY g", fg)
     check("mallard_sessionize (aggregate)", [sessions([t for t, _ in rows], 3_000_000) for rows in fg], got, fg)
+
+    walks(con, rng, count)
 
     if failures:
         sys.exit(f"{failures} groups differ")
