@@ -17,7 +17,7 @@ use crate::pattern::Pattern;
 use crate::report::Granularity;
 use crate::sequence::SequenceEvents;
 use crate::time::{Date, MICROS_PER_DAY};
-use crate::walk::{Event, Keep, Visitor, text};
+use crate::walk::{Event, Keep, Visitor, Walk, text};
 
 /// A report's counts so far.
 #[derive(Debug)]
@@ -65,9 +65,16 @@ impl Tally {
         Ok(Tally::Flow { forward, depth, edges: HashMap::default(), pages: Pages::default() })
     }
 
+    /// The empty walk this report reads: which rows it must keep, and
+    /// whether rows carry a visit and a page (flows).
+    pub fn walk(&self) -> Walk {
+        Walk::new(self.keep(), matches!(self, Tally::Flow { .. }))
+    }
+
     /// Which rows the walk must keep for this report.
-    pub fn keep(&self) -> Keep {
+    fn keep(&self) -> Keep {
         match self {
+            Tally::Funnel { funnel, .. } if !funnel.keeps_unmatched_rows() => Keep::Matched,
             Tally::Funnel { .. } | Tally::Flow { .. } => Keep::All,
             Tally::Retention { .. } => Keep::NewKeys,
             Tally::Sequences { .. } => Keep::Keyed,

@@ -161,15 +161,9 @@ impl Walk {
     }
 
     /// Calls `each` once per visitor (in visitor order) with all its rows in
-    /// time order, ties in file order.
-    pub fn merge(&self, mut each: impl FnMut(&Visitor) -> Result<(), String>) -> Result<(), String> {
-        let runs = self.runs();
-        let runs: Vec<&[u32]> = runs.iter().map(|r| r.as_slice()).collect();
-        self.merge_runs(&runs, &mut each)
-    }
-
-    /// [`Walk::merge`] split into one range of visitors per state, each
-    /// merged on its own thread (the first on this one) into its state.
+    /// time order, ties in file order. The visitors are split into one range
+    /// per state, each merged on its own thread (the first on this one)
+    /// into its state.
     pub fn merge_parts<T: Send>(
         &self,
         mut states: Vec<T>,
@@ -279,13 +273,13 @@ mod tests {
             w.push(file, row, v, ts, key, 0, b"");
         }
         a.append(&b);
-        let mut out = Vec::new();
-        a.merge(|v| {
-            out.push((v.id, v.events.iter().map(|e| (e.ts, e.key)).collect()));
-            Ok(())
-        })
-        .unwrap();
-        out
+        let parts = a
+            .merge_parts(vec![Vec::new()], |out, v| {
+                out.push((v.id, v.events.iter().map(|e| (e.ts, e.key)).collect()));
+                Ok(())
+            })
+            .unwrap();
+        parts.into_iter().flatten().collect()
     }
 
     #[test]

@@ -12,7 +12,7 @@ use mallard_core::funnel::{Funnel, MAX_STEPS, Modes};
 use mallard_core::report::Granularity;
 use mallard_core::step::{self, Steps};
 use mallard_core::tally::{Tally, period_number};
-use mallard_core::walk::{Keep, Walk};
+use mallard_core::walk::Walk;
 
 use crate::conditions;
 use crate::ffi::{
@@ -49,16 +49,6 @@ impl Spec {
         }
     }
 
-    fn walk(&self) -> Walk {
-        match self {
-            Spec::Funnel { funnel, .. } if funnel.keeps_unmatched_rows() => Walk::new(Keep::All, false),
-            Spec::Funnel { .. } => Walk::new(Keep::Matched, false),
-            Spec::Retention(..) => Walk::new(Keep::NewKeys, false),
-            Spec::Sequences { .. } => Walk::new(Keep::Keyed, false),
-            Spec::Flow { .. } => Walk::new(Keep::All, true),
-        }
-    }
-
     /// The steps rows are matched against (the flow's page is its one step).
     fn steps(&self) -> Result<Option<Steps>, String> {
         let texts = match self {
@@ -83,7 +73,7 @@ impl State {
         match &self.spec {
             None => {
                 self.steps = spec.steps().map_err(|e| format!("{}: {e}", K::NAME))?;
-                self.walk = spec.walk();
+                self.walk = spec.tally().map_err(|e| format!("{}: {e}", K::NAME))?.walk();
                 self.spec = Some(spec.clone());
                 Ok(())
             }

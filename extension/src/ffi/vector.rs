@@ -335,28 +335,8 @@ impl VectorMut<'_> {
     /// Writes `items` as the LIST at row `row`, appending them to the list's
     /// child vector (rows may be written in any order).
     pub fn set_list<T: Primitive>(&mut self, row: usize, items: &[T]) -> Result<(), String> {
-        assert!(row < self.len, "row out of range");
-        let id = *self.type_id.get_or_insert_with(|| type_id(self.raw));
-        if id != sys::DUCKDB_TYPE_DUCKDB_TYPE_LIST {
-            return Err(format!("mallard: internal type mismatch (vector type id {id}, expected a LIST)"));
-        }
-        // SAFETY: a LIST vector: its data is `len` list entries, its child
-        // holds the items; after `reserve` the child has room for `size + n`
-        // values of its (checked) type.
-        unsafe {
-            let size = sys::duckdb_list_vector_get_size(self.raw);
-            let n = items.len() as u64;
-            if sys::duckdb_list_vector_reserve(self.raw, size + n) != sys::DuckDBSuccess {
-                return Err("mallard: could not grow a list result".into());
-            }
-            let child = sys::duckdb_list_vector_get_child(self.raw);
-            check_type::<T>(child)?;
-            let data = sys::duckdb_vector_get_data(child) as *mut T;
-            std::ptr::copy_nonoverlapping(items.as_ptr(), data.add(size as usize), items.len());
-            sys::duckdb_list_vector_set_size(self.raw, size + n);
-            let entries = sys::duckdb_vector_get_data(self.raw) as *mut sys::duckdb_list_entry;
-            *entries.add(row) = sys::duckdb_list_entry { offset: size, length: n };
-        }
+        let (mut child, at) = self.list_items(row, items.len())?;
+        child.values::<T>()?[at..at + items.len()].copy_from_slice(items);
         Ok(())
     }
 
