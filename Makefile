@@ -3,13 +3,17 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # --- pinned versions -------------------------------------------------------
-DUCKDB_VERSION      := 1.5.6
+DUCKDB_VERSION      := 1.5.5
 DUCKDB_PY_NEWEST    := 2.0.1
+# Also loaded by the load test: the newest 1.5.x, and an older DuckDB that
+# must refuse the file by name.
+DUCKDB_PY_ALSO      := 1.5.6
+DUCKDB_PY_OLD       := 1.4.3
 PLATFORM            := linux_amd64
 # The official prebuilt libduckdb.so ships in DuckDB's npm bindings package.
-LIBDUCKDB_NPM       := node-bindings-linux-x64-1.5.6-r.1.tgz
+LIBDUCKDB_NPM       := node-bindings-linux-x64-1.5.5-r.5.tgz
 LIBDUCKDB_URL       := https://registry.npmjs.org/@duckdb/node-bindings-linux-x64/-/$(LIBDUCKDB_NPM)
-LIBDUCKDB_SHA256    := 1b9f82478539bb9a1d1df44bd103121a12ae52142c07158dc52b97d2ec1d69ff
+LIBDUCKDB_SHA256    := 86d2bda909785550e8a14a57a8a4584827aff0e268d8f1a58c3fd48559f7020e
 
 # --- locations (override any of them) --------------------------------------
 BUILD               := $(CURDIR)/build
@@ -19,6 +23,8 @@ EXT_TARGET_DIR      ?= $(CARGO_TARGET_DIR)/extension
 DUCKDB_LIB_DIR      ?= $(BUILD)/libduckdb
 VENV_REF            ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_VERSION)
 VENV_NEWEST         ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_PY_NEWEST)
+VENV_ALSO           ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_PY_ALSO)
+VENV_OLD            ?= $(MALLARD_CACHE)/venv-duckdb-$(DUCKDB_PY_OLD)
 VENV_BENCH          ?= $(MALLARD_CACHE)/venv-bench
 export CARGO_TARGET_DIR DUCKDB_LIB_DIR
 
@@ -82,9 +88,10 @@ fetch = tgz=$(MALLARD_CACHE)/downloads/$(2); \
 libduckdb:
 ifeq ($(DUCKDB_LIB_DIR),$(BUILD)/libduckdb)
 	@mkdir -p $(MALLARD_CACHE)/downloads $(BUILD)/libduckdb
-	@test -f $(BUILD)/libduckdb/libduckdb.so && exit 0; \
+	@test -f $(BUILD)/libduckdb/.v$(DUCKDB_VERSION) && exit 0; \
 	$(call fetch,$(LIBDUCKDB_URL),$(LIBDUCKDB_NPM),$(LIBDUCKDB_SHA256)) && \
-	tar -xzf $(MALLARD_CACHE)/downloads/$(LIBDUCKDB_NPM) -C $(BUILD)/libduckdb --strip-components=1 package/libduckdb.so
+	tar -xzf $(MALLARD_CACHE)/downloads/$(LIBDUCKDB_NPM) -C $(BUILD)/libduckdb --strip-components=1 package/libduckdb.so && \
+	touch $(BUILD)/libduckdb/.v$(DUCKDB_VERSION)
 else
 	@test -e $(DUCKDB_LIB_DIR)/libduckdb.so || { echo "DUCKDB_LIB_DIR=$(DUCKDB_LIB_DIR) holds no libduckdb.so"; exit 1; }
 endif
@@ -186,7 +193,7 @@ browser-test: test-deps test/browser/node_modules/.ok venvs libduckdb $(EXTENSIO
 
 CHROMIUM ?= /usr/bin/chromium
 
-venvs: $(VENV_REF)/.ok-2 $(VENV_NEWEST)/.ok-2
+venvs: $(VENV_REF)/.ok-2 $(VENV_NEWEST)/.ok-2 $(VENV_ALSO)/.ok-2 $(VENV_OLD)/.ok-2
 # The reference host also carries a real GeoLite2 City database and an
 # independent MaxMind reader for the GeoIP tests.
 $(VENV_REF)/.ok-2:
@@ -197,6 +204,14 @@ $(VENV_REF)/.ok-2:
 $(VENV_NEWEST)/.ok-2:
 	python3 -m venv $(VENV_NEWEST)
 	$(VENV_NEWEST)/bin/pip install --quiet duckdb==$(DUCKDB_PY_NEWEST)
+	touch $@
+$(VENV_ALSO)/.ok-2:
+	python3 -m venv $(VENV_ALSO)
+	$(VENV_ALSO)/bin/pip install --quiet duckdb==$(DUCKDB_PY_ALSO)
+	touch $@
+$(VENV_OLD)/.ok-2:
+	python3 -m venv $(VENV_OLD)
+	$(VENV_OLD)/bin/pip install --quiet duckdb==$(DUCKDB_PY_OLD)
 	touch $@
 
 $(SQLTEST): FORCE
@@ -220,7 +235,8 @@ fixtures: venvs
 # The DuckDB CLI loads the file, and `make install` makes `LOAD mallard` work.
 load-test: $(EXTENSION) venvs
 	MALLARD_EXT=$(EXTENSION) DUCKDB_CLI=$(DUCKDB_CLI) PYTHON_REF=$(VENV_REF)/bin/python \
-	  PYTHON_NEWEST=$(VENV_NEWEST)/bin/python bash test/load/load_test.sh
+	  PYTHON_NEWEST=$(VENV_NEWEST)/bin/python PYTHON_ALSO=$(VENV_ALSO)/bin/python \
+	  PYTHON_OLD=$(VENV_OLD)/bin/python bash test/load/load_test.sh
 
 # uap-core's test files (real user agents) ship inside the ua-parser package.
 UAP_CORE = $(firstword $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/ua-parser-0.2.2/uap-core))

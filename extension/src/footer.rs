@@ -65,7 +65,7 @@ mod tests {
         };
         assert_eq!(field(3), "C_STRUCT");
         assert_eq!(field(4), "0.1.0");
-        assert_eq!(field(5), "v1.5.6");
+        assert_eq!(field(5), "v1.2.0");
         assert_eq!(field(6), "linux_amd64");
         assert_eq!(field(7), "4");
         assert!(f[278..].iter().all(|b| *b == 0));

@@ -2,9 +2,10 @@
 # The extension file loads everywhere a user would load it:
 #  - the DuckDB CLI (PyPI duckdb-cli, the reference version), by path;
 #  - the CLI again by name after `make install` (into a throwaway HOME);
-#  - Python DuckDB at the reference version and the newest 2.0.x, where
+#  - Python DuckDB at the reference version, the newest 1.5.x and the newest 2.0.x, where
 #    mallard_visitor_id is also checked against Python's own hmac module.
-# Env: MALLARD_EXT, DUCKDB_CLI, PYTHON_REF, PYTHON_NEWEST.
+# Env: MALLARD_EXT, DUCKDB_CLI, PYTHON_REF, PYTHON_ALSO (the newest 1.5.x), PYTHON_NEWEST,
+# PYTHON_OLD (older than we support: must refuse the file by name).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -32,8 +33,22 @@ out=$(HOME="$home" "$DUCKDB_CLI" -unsigned -csv -noheader -c "LOAD mallard; SELE
 [ "$out" = "true" ] || fail "LOAD mallard by name after make install printed '$out'"
 checks=$((checks + 1))
 
-for py in "$PYTHON_REF" "$PYTHON_NEWEST"; do
+for py in "$PYTHON_REF" "$PYTHON_ALSO" "$PYTHON_NEWEST"; do
   "$py" "$here/python_load.py" "$MALLARD_EXT" || fail "Python host $py"
   checks=$((checks + 1))
 done
-echo "load-test: $checks checks passed (CLI by path, unsigned refused, LOAD by name, Python $("$PYTHON_REF" -c 'import duckdb; print(duckdb.__version__)') and $("$PYTHON_NEWEST" -c 'import duckdb; print(duckdb.__version__)'))"
+# An older DuckDB accepts the C API version but is refused by name.
+if out=$("$PYTHON_OLD" -c "
+import duckdb, sys
+con = duckdb.connect(config={'allow_unsigned_extensions': 'true'})
+try:
+    con.execute(\"LOAD '$MALLARD_EXT'\")
+except Exception as e:
+    print(e); sys.exit(0)
+sys.exit(1)"); then
+  case $out in *"mallard needs DuckDB 1.5.5 or newer"*) ;; *) fail "DuckDB $("$PYTHON_OLD" -c 'import duckdb; print(duckdb.__version__)') said '$out'" ;; esac
+else
+  fail "an older DuckDB loaded the file"
+fi
+checks=$((checks + 1))
+echo "load-test: $checks checks passed (CLI by path, unsigned refused, LOAD by name, older refused, Python $(for py in "$PYTHON_REF" "$PYTHON_ALSO" "$PYTHON_NEWEST"; do "$py" -c 'import duckdb; print(duckdb.__version__)'; done | paste -sd' '))"
