@@ -550,8 +550,17 @@ fn retention_drops_old_partitions_and_keeps_newer_ones() {
     for (path, bytes) in before {
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{} untouched", path.display());
     }
-    let metrics = request("GET", &c.url("/metrics"), &[], b"").text();
+    // The job counts its partitions once it is done with all of them.
     let counted = format!("mallard_retention_partitions_deleted_total {}", old.len());
+    let mut metrics = String::new();
+    for _ in 0..400 {
+        metrics = request("GET", &c.url("/metrics"), &[], b"").text();
+        let audited = std::fs::read_to_string(data.join("audit.log")).unwrap_or_default();
+        if metrics.contains(&counted) && audited.contains("\"action\":\"retention\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(metrics.contains(&counted), "{metrics}");
     assert!(std::fs::read_to_string(data.join("audit.log")).unwrap().contains("\"action\":\"retention\""));
 }
