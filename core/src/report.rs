@@ -391,12 +391,27 @@ pub struct Source {
     /// Column names present in the files (a lake written by an older version
     /// may lack later columns; extra columns are ignored).
     pub columns: Vec<String>,
+    /// A shared lake's catalog table of events, read besides the files
+    /// (which are then a collector's own hot files); it has no rollups.
+    pub table: Option<Table>,
+}
+
+/// A shared (DuckLake) lake's events, as the private DuckDB has it attached.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    /// The events table, e.g. `"mallard_lake_1f2e".events`.
+    pub events: String,
+    /// The commits table (`collector`, `seq` of each committed WAL segment)
+    /// and the collector whose hot files the files are: a hot file of a
+    /// committed segment is skipped in the same snapshot the events are
+    /// read in, so no event is counted twice or missed as it commits.
+    pub hot_of: Option<(String, String)>,
 }
 
 impl Source {
     /// A source of plain event files (no rollups).
     pub fn of_files(files: Vec<String>, columns: Vec<String>) -> Source {
-        Source { partitions: vec![crate::lake::PartitionFiles { files, rollup: None }], columns }
+        Source { partitions: vec![crate::lake::PartitionFiles { files, rollup: None }], columns, table: None }
     }
 
     fn files(&self, rollups: bool) -> Vec<String> {
@@ -497,16 +512,49 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
     } else {
         ("", "")
     };
+    let (from_date, to_date) = scope.partition_dates();
     let relation = |files: &[String]| {
-        if files.is_empty() {
+        let mut parts = Vec::new();
+        if let Some(table) = &source.table {
+            // Partition pruning: DuckLake skips the files of other sites and days.
+            let mut wheres = vec![match &scope.site {
+                Some(site) => format!("site = '{}'", site.replace('\'', "''")),
+                None => "true".into(),
+            }];
+            wheres.extend(from_date.map(|d| format!("date >= DATE '{d}'")));
+            wheres.extend(to_date.map(|d| format!("date <= DATE '{d}'")));
+            parts.push(format!(
+                "SELECT {}{file} FROM {} WHERE {}",
+                lake_columns(&source.columns),
+                table.events,
+                wheres.join(" AND ")
+            ));
+        }
+        if !files.is_empty() {
+            // Beside a table, the files' indexes start past the table's.
+            let (file, skip_committed, filename) = match &source.table {
+                Some(Table { hot_of: Some((commits, collector)), .. }) => (
+                    file.replace("CAST(file_index AS UBIGINT)", "CAST(file_index AS UBIGINT) + 4294967296"),
+                    format!(
+                        " WHERE ('0x' || split_part(parse_filename(filename), '.', 1))::UBIGINT NOT IN \
+                         (SELECT seq FROM {commits} WHERE collector = '{}')",
+                        collector.replace('\'', "''")
+                    ),
+                    ", filename = true",
+                ),
+                _ => (file.to_string(), String::new(), ""),
+            };
+            parts.push(format!(
+                "SELECT {}{file} FROM read_parquet({}, union_by_name = true, hive_partitioning = false{numbered}{filename}){skip_committed}",
+                lake_columns(&source.columns),
+                file_list(files)
+            ));
+        }
+        if parts.is_empty() {
             let none = ", CAST(0 AS UBIGINT) AS file, CAST(0 AS BIGINT) AS file_row";
             format!("(SELECT {}{} LIMIT 0)", lake_columns(&[]), if walk { none } else { "" })
         } else {
-            format!(
-                "(SELECT {}{file} FROM read_parquet({}, union_by_name = true, hive_partitioning = false{numbered}))",
-                lake_columns(&source.columns),
-                file_list(files)
-            )
+            format!("({})", parts.join(" UNION ALL "))
         }
     };
     v.insert("source", relation(files));
@@ -797,6 +845,7 @@ mod tests {
                 crate::lake::PartitionFiles { files: vec!["b.parquet".into()], rollup: None },
             ],
             columns: vec!["site".into(), "ts".into()],
+            table: None,
         };
         let page = Report::Breakdown { dimension: Dimension::parse("event:page").unwrap(), top: None };
         let q = build(&page, &s, &source).unwrap();

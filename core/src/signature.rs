@@ -42,43 +42,57 @@ const END: Arg = arg("end_date", Type::Date);
 const FILTERS: Arg = arg("filters", Type::VarcharList);
 const TIMEZONE: Arg = arg("timezone", Type::Varchar);
 const TOP: Arg = arg("top", Type::BigInt);
+/// A shared (DuckLake) lake's reader may add its own not-yet-committed hot
+/// files: their folder, and the collector id their commits carry.
+const HOT: Arg = arg("hot", Type::Varchar);
+const COLLECTOR: Arg = arg("collector", Type::Varchar);
 
-pub const EVENTS: Signature =
-    Signature { name: "mallard_events", positional: &[LAKE], named: &[SITE, START, END, FILTERS, TIMEZONE] };
-pub const METRICS: Signature =
-    Signature { name: "mallard_metrics", positional: &[LAKE, SITE, START, END], named: &[FILTERS, TIMEZONE] };
+pub const EVENTS: Signature = Signature {
+    name: "mallard_events",
+    positional: &[LAKE],
+    named: &[SITE, START, END, FILTERS, TIMEZONE, HOT, COLLECTOR],
+};
+pub const METRICS: Signature = Signature {
+    name: "mallard_metrics",
+    positional: &[LAKE, SITE, START, END],
+    named: &[FILTERS, TIMEZONE, HOT, COLLECTOR],
+};
 pub const TIMESERIES: Signature = Signature {
     name: "mallard_timeseries",
     positional: &[LAKE, SITE, START, END],
-    named: &[arg("granularity", Type::Varchar), FILTERS, TIMEZONE],
+    named: &[arg("granularity", Type::Varchar), FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 pub const BREAKDOWN: Signature = Signature {
     name: "mallard_breakdown",
     positional: &[LAKE, SITE, START, END, arg("dimension", Type::Varchar)],
-    named: &[TOP, FILTERS, TIMEZONE],
+    named: &[TOP, FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
-pub const SESSIONS: Signature =
-    Signature { name: "mallard_sessions", positional: &[LAKE, SITE, START, END], named: &[TOP, FILTERS, TIMEZONE] };
-pub const REALTIME: Signature = Signature { name: "mallard_realtime", positional: &[LAKE, SITE], named: &[] };
+pub const SESSIONS: Signature = Signature {
+    name: "mallard_sessions",
+    positional: &[LAKE, SITE, START, END],
+    named: &[TOP, FILTERS, TIMEZONE, HOT, COLLECTOR],
+};
+pub const REALTIME: Signature =
+    Signature { name: "mallard_realtime", positional: &[LAKE, SITE], named: &[HOT, COLLECTOR] };
 pub const FUNNEL: Signature = Signature {
     name: "mallard_funnel",
     positional: &[LAKE, SITE, START, END, arg("steps", Type::VarcharList)],
-    named: &[arg("within", Type::Interval), arg("mode", Type::Varchar), FILTERS, TIMEZONE],
+    named: &[arg("within", Type::Interval), arg("mode", Type::Varchar), FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 pub const RETENTION: Signature = Signature {
     name: "mallard_retention",
     positional: &[LAKE, SITE, START, END],
-    named: &[arg("period", Type::Varchar), arg("periods", Type::BigInt), FILTERS, TIMEZONE],
+    named: &[arg("period", Type::Varchar), arg("periods", Type::BigInt), FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 pub const SEQUENCES: Signature = Signature {
     name: "mallard_sequences",
     positional: &[LAKE, SITE, START, END, arg("pattern", Type::Varchar), arg("steps", Type::VarcharList)],
-    named: &[FILTERS, TIMEZONE],
+    named: &[FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 pub const FLOW: Signature = Signature {
     name: "mallard_flow",
     positional: &[LAKE, SITE, START, END, arg("page", Type::Varchar)],
-    named: &[arg("direction", Type::Varchar), arg("depth", Type::BigInt), FILTERS, TIMEZONE],
+    named: &[arg("direction", Type::Varchar), arg("depth", Type::BigInt), FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 
 /// Every report function.

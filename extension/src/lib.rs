@@ -11,6 +11,7 @@ pub mod ffi;
 pub mod footer;
 
 mod conditions;
+mod ducklake;
 mod funnel;
 mod next_node;
 mod referrer;

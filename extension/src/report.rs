@@ -72,17 +72,38 @@ fn required<T>(value: Option<T>, what: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("{what} is required"))
 }
 
-fn lake_path(args: &Args) -> Result<String, String> {
+/// What a report reads: a lake folder (or remote prefix), or a shared lake
+/// (`ducklake:<catalog>`) plus, for a collector, its own hot files.
+struct Lake {
+    path: String,
+    /// A folder of hot files (`hot`) and the collector they belong to.
+    hot: Option<(String, String)>,
+}
+
+fn lake_path(args: &Args) -> Result<Lake, String> {
     let lake = required(text(args.positional.first(), "lake")?, "lake (the lake folder, first argument)")?;
+    let hot = text(args.named.get("hot"), "hot")?;
+    let collector = text(args.named.get("collector"), "collector")?;
+    if crate::ducklake::is_shared(&lake) {
+        let hot = match (hot, collector) {
+            (Some(h), Some(c)) => Some((h.trim_end_matches('/').to_string(), c)),
+            (None, None) => None,
+            _ => return Err("hot and collector go together: a collector's hot folder and its id".into()),
+        };
+        return Ok(Lake { path: lake, hot });
+    }
+    if hot.is_some() || collector.is_some() {
+        return Err("hot and collector apply to a shared lake ('ducklake:…') only".into());
+    }
     let lake = lake.trim_end_matches('/').to_string();
     if lake.is_empty() {
-        return Err("lake is empty: pass the lake folder, e.g. 'data/lake'".into());
+        return Err("lake is empty: pass the lake folder, e.g. 'data/lake', or a shared lake 'ducklake:…'".into());
     }
     // A local lake must exist; remote ones (s3://, https://…) are listed by DuckDB.
     if !lake.contains("://") && !std::path::Path::new(&lake).is_dir() {
         return Err(format!("lake folder {lake} not found", lake = mallard_core::quote::quoted(&lake)));
     }
-    Ok(lake)
+    Ok(Lake { path: lake, hot: None })
 }
 
 fn filters(args: &Args) -> Result<Vec<filter::Filter>, String> {
@@ -100,7 +121,7 @@ fn filters(args: &Args) -> Result<Vec<filter::Filter>, String> {
 }
 
 /// Scope of the date-bounded reports: (lake, site, start_date, end_date).
-fn dated_scope(args: &Args) -> Result<(String, Scope), String> {
+fn dated_scope(args: &Args) -> Result<(Lake, Scope), String> {
     let lake = lake_path(args)?;
     let site = required(text(args.positional.get(1), "site")?, "site")?;
     let start = required(day(args.positional.get(2), "start_date")?, "start_date")?;
@@ -118,7 +139,37 @@ fn dated_scope(args: &Args) -> Result<(String, Scope), String> {
 
 /// The lake files a scope needs (see `mallard_core::lake::readable_files`)
 /// and the columns they have.
-fn source(con: &Connection, lake: &str, scope: &Scope) -> Result<Source, String> {
+fn source(con: &Connection, lake: &Lake, scope: &Scope) -> Result<Source, String> {
+    if crate::ducklake::is_shared(&lake.path) {
+        let alias = crate::ducklake::attach(con, &lake.path)?;
+        let (table, columns) = crate::ducklake::table(con, &alias, lake.hot.as_ref().map(|(_, c)| c.as_str()))?;
+        let mut source = match &lake.hot {
+            Some((folder, collector)) if std::path::Path::new(folder).is_dir() => {
+                let mut hot = files(con, folder, scope)?;
+                // Hot files of segments committed before this query are not
+                // listed (they are deleted soon); the SQL skips any that
+                // commit while it runs.
+                let committed = crate::ducklake::committed(con, &alias, collector)?;
+                for p in &mut hot.partitions {
+                    p.files.retain(|f| {
+                        let name = f.rsplit(['/', '\\']).next().unwrap_or(f);
+                        lake::parse_hot_file_name(name).is_none_or(|(seq, _)| !committed.contains(&seq))
+                    });
+                }
+                hot.partitions.retain(|p| !p.files.is_empty());
+                hot
+            }
+            _ => Source::default(),
+        };
+        source.columns = columns;
+        source.table = Some(table);
+        return Ok(source);
+    }
+    files(con, &lake.path, scope)
+}
+
+/// The files of a lake folder a scope needs.
+fn files(con: &Connection, lake: &str, scope: &Scope) -> Result<Source, String> {
     let site = scope.site.as_deref().unwrap_or("*");
     let pattern = format!("{lake}/site={site}/date=*/*");
     let listing = con.query_strings(&Query {
@@ -145,7 +196,7 @@ fn source(con: &Connection, lake: &str, scope: &Scope) -> Result<Source, String>
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())
         .collect();
-    Ok(Source { partitions, columns })
+    Ok(Source { partitions, columns, table: None })
 }
 
 /// Checks a time zone against DuckDB's list (needs the ICU extension).
@@ -166,7 +217,7 @@ fn check_timezone(con: &Connection, scope: &Scope) -> Result<(), String> {
     Ok(())
 }
 
-fn build(con: &Connection, lake: &str, report: Report, scope: &Scope) -> Result<Query, String> {
+fn build(con: &Connection, lake: &Lake, report: Report, scope: &Scope) -> Result<Query, String> {
     check_timezone(con, scope)?;
     let source = source(con, lake, scope)?;
     let query = report::build(&report, scope, &source)?;

@@ -30,6 +30,7 @@ unsafe impl Sync for Database {}
 pub struct Resources {
     pub threads: Option<i64>,
     pub memory_limit: Option<String>,
+    pub extension_directory: Option<String>,
 }
 
 static PRIVATE: OnceLock<Result<Database, String>> = OnceLock::new();
@@ -52,6 +53,9 @@ impl Database {
         }
         if let Some(m) = memory {
             settings.push(("memory_limit", m));
+        }
+        if let Some(dir) = &resources.extension_directory {
+            settings.push(("extension_directory", dir.clone()));
         }
         // SAFETY: config and database handles are created, used and the
         // config destroyed here; the database is kept for the process.

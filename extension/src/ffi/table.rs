@@ -104,7 +104,8 @@ unsafe fn setting(context: sys::duckdb_client_context, name: &str) -> Value {
 }
 
 /// Refuses to run when the host forbids file access, and sizes the private
-/// instance from the host's threads and memory limit.
+/// instance from the host's threads and memory limit (and points it at the
+/// host's extension directory).
 ///
 /// # Safety
 /// `info` must be the current bind info.
@@ -114,11 +115,12 @@ unsafe fn host_resources(info: sys::duckdb_bind_info) -> Result<Resources, Strin
         let mut context = ptr::null_mut();
         sys::duckdb_table_function_get_client_context(info, &mut context);
         if context.is_null() {
-            return Ok(Resources { threads: None, memory_limit: None });
+            return Ok(Resources { threads: None, memory_limit: None, extension_directory: None });
         }
         let external = setting(context, "enable_external_access");
         let threads = setting(context, "threads");
         let memory = setting(context, "memory_limit");
+        let extension_directory = setting(context, "extension_directory");
         sys::duckdb_destroy_client_context(&mut context);
         if external == Value::Bool(false) {
             return Err("mallard functions read the lake's files, which this database forbids \
@@ -134,7 +136,13 @@ unsafe fn host_resources(info: sys::duckdb_bind_info) -> Result<Resources, Strin
             Value::Varchar(s) => half_of(&s),
             _ => None,
         };
-        Ok(Resources { threads, memory_limit })
+        // A shared lake needs DuckDB's ducklake/httpfs/postgres extensions:
+        // the private instance finds them where the host does.
+        let extension_directory = match extension_directory {
+            Value::Varchar(s) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        Ok(Resources { threads, memory_limit, extension_directory })
     }
 }
 
