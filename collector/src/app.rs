@@ -54,6 +54,11 @@ pub struct App {
     flusher: Mutex<Option<JoinHandle<()>>>,
     hot: Mutex<Option<(mpsc::Sender<hot::HotMsg>, JoinHandle<()>)>>,
     housekeeping: Mutex<Option<JoinHandle<()>>>,
+    /// With a shared lake: the thread that maintains it while this collector
+    /// holds the maintainer lock.
+    maintainer: Mutex<Option<JoinHandle<()>>>,
+    /// The shared lake, when there is one (the flusher commits to it).
+    shared: Option<Arc<crate::lake::shared::Shared>>,
     stopping: Arc<AtomicBool>,
     shutdown: Shutdown,
     /// Held for the collector's lifetime: one writer per data directory.
@@ -81,17 +86,36 @@ fn context(what: &str, path: &Path) -> impl FnOnce(io::Error) -> io::Error {
     move |e| io::Error::new(e.kind(), format!("{msg}: {e}"))
 }
 
+/// A catalog connection string without its password (for messages).
+pub fn redact(catalog: &str) -> String {
+    catalog
+        .split(' ')
+        .map(|part| if part.starts_with("password=") { "password=***" } else { part })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl App {
     /// Recovers the data directory and starts the background threads.
     pub fn start(config: Config, shutdown: Shutdown) -> io::Result<Arc<App>> {
         let lake_dir = config.lake_dir();
         let wal_dir = config.wal_dir();
         let lock = lock_data_dir(&config.data_dir)?;
-        let recovered = recovery::recover(&lake_dir, &wal_dir).map_err(context("cannot recover", &config.data_dir))?;
+        let shared = match &config.shared {
+            Some(settings) => {
+                Some(Arc::new(crate::lake::shared::Shared::open(settings, &config.data_dir).map_err(|e| {
+                    io::Error::other(format!("cannot open the shared lake {}: {e}", redact(&settings.catalog)))
+                })?))
+            }
+            None => None,
+        };
+        let recovered = recovery::recover(&lake_dir, shared.as_deref(), &wal_dir)
+            .map_err(context("cannot recover", &config.data_dir))?;
         // Compile the uap-core regexes now rather than on the first request.
         mallard_core::user_agent::warm_up();
         let today = Date::of_micros(now_micros());
-        let salts = Salts::open(&config.data_dir, config.salt_rotation, today)
+        let catalog = config.shared.as_ref().map(|s| s.catalog.as_str());
+        let salts = Salts::open_in(&config.data_dir, catalog, config.salt_rotation, today)
             .map_err(context("cannot open salts in", &config.data_dir))?;
         let geoip = geoip(config.geoip_db.as_deref());
         let pipeline = Pipeline::new(config.sites.clone(), config.allow_localhost, config.rate_limit, geoip, salts);
@@ -100,10 +124,20 @@ impl App {
         restore_visits(&pipeline, &duck, &lake_dir, &recovered.events);
         // The query instance's private DuckDB (inside the extension) takes
         // half of this instance's memory limit: give it twice the budget.
-        let stats = Arc::new(
-            Stats::open(&lake_dir, config.query_threads, &format!("{}B", 2 * config.query_memory))
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot start the stats engine: {e}")))?,
-        );
+        let memory = format!("{}B", 2 * config.query_memory);
+        let stats = match (&config.shared, &shared) {
+            (Some(settings), Some(lake)) => Stats::open_shared(
+                &settings.catalog,
+                &lake_dir,
+                &lake.collector,
+                settings.extension_dir.as_deref(),
+                config.query_threads,
+                &memory,
+            ),
+            _ => Stats::open(&lake_dir, config.query_threads, &memory),
+        };
+        let stats =
+            Arc::new(stats.map_err(|e| io::Error::new(e.kind(), format!("cannot start the stats engine: {e}")))?);
 
         let funnels =
             Funnels::open(&config.data_dir).map_err(context("cannot read the saved funnels in", &config.data_dir))?;
@@ -134,6 +168,9 @@ impl App {
         let flush_stats = Arc::new(FlushStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
         let (sealed_tx, sealed_rx) = Handoff::channel(Arc::clone(&flush_stats));
+        for segment in recovered.unflushed {
+            sealed_tx.send(segment);
+        }
         let hot = if config.hot_interval.is_zero() {
             None
         } else {
@@ -166,6 +203,7 @@ impl App {
                 stats: Arc::clone(&stats),
                 lake_lock: Arc::clone(&lake_lock),
                 erasures: Arc::clone(&erasures),
+                shared: shared.clone(),
             },
             sealed_rx,
             duck,
@@ -173,6 +211,21 @@ impl App {
             Arc::clone(&flush_stats),
             Arc::clone(&stopping),
         )?;
+        // The maintainer works on its own connection, so flushes never wait
+        // for a merge or a visit pass.
+        let maintainer = match &config.shared {
+            Some(settings) => {
+                let own = crate::lake::shared::Shared::open(settings, &config.data_dir)
+                    .map_err(|e| io::Error::other(format!("cannot open the shared lake for maintenance: {e}")))?;
+                Some(crate::lake::maintainer::start(
+                    Arc::new(own),
+                    settings.catalog.clone(),
+                    settings.maintain_interval,
+                    Arc::clone(&stopping),
+                )?)
+            }
+            None => None,
+        };
         let batch_ids = crate::ingest::batch_ids::BatchIds::default();
         for id in recovered.events.iter().filter_map(|e| e.batch_id.as_deref()) {
             batch_ids.claim(id, now_micros());
@@ -198,6 +251,8 @@ impl App {
             flusher: Mutex::new(Some(flusher)),
             hot: Mutex::new(hot),
             housekeeping: Mutex::new(None),
+            maintainer: Mutex::new(maintainer),
+            shared,
             stopping,
             shutdown,
             _lock: lock,
@@ -280,6 +335,11 @@ impl App {
     /// events whose flush has not reached their partition (hot files only
     /// repeat WAL events).
     pub fn erase(&self, rule: &crate::lake::erase::Rule) -> io::Result<crate::lake::erase::Outcome> {
+        // Every collector of a shared lake hears of it before the lake is
+        // touched, so none commits a matching event afterwards unnoticed.
+        if let Some(shared) = &self.shared {
+            crate::lake::catalog::record_erasure(shared.catalog(), rule)?;
+        }
         self.erasures.add(rule.clone());
         let lake_dir = self.config.lake_dir();
         let mut outcome = {
@@ -310,6 +370,10 @@ impl App {
             }
         }
         outcome.rows_removed += outcome.wal_rows_removed;
+        if let Some(shared) = &self.shared {
+            let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
+            outcome.rows_removed += shared.erase(rule)?;
+        }
         self.stats.invalidate(&rule.site);
         Ok(outcome)
     }
@@ -336,6 +400,9 @@ impl App {
             let _ = t.join();
         }
         if let Some(t) = self.housekeeping.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.maintainer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
         }
         log::info("stopped; every acknowledged event is in the lake or the write-ahead log", &[]);

@@ -78,7 +78,43 @@ pub const SETTINGS: &[Setting] = &[
     s("session_ttl", "7d", "how long a dashboard login lasts"),
     s("login_lockout", "15m", "after 5 wrong passwords from one IP (or 50 from anywhere), logins wait this long"),
     s("retention_days", "0", "drop lake partitions older than this many days (checked daily); 0 = keep forever"),
+    s(
+        "lake",
+        "",
+        "the lake: a folder (empty = <data_dir>/lake), or a lake shared by several collectors, \
+         ducklake:postgres:<libpq conninfo> (a DuckLake catalog in PostgreSQL)",
+    ),
+    s("lake_data_path", "", "a shared lake's files, e.g. s3://bucket/prefix/ (needed when the catalog is new)"),
+    s("s3_endpoint", "", "S3 server host:port for a shared lake (empty = AWS)"),
+    s("s3_key_id", "", "S3 access key id"),
+    s("s3_secret", "", "S3 secret access key"),
+    s("s3_region", "us-east-1", "S3 region"),
+    s("s3_url_style", "vhost", "S3 URL style: vhost or path"),
+    s("s3_use_ssl", "true", "talk to S3 over HTTPS"),
+    s("maintain_interval", "60s", "with a shared lake: how often its maintainer fixes visits and compacts"),
+    s(
+        "duckdb_extensions",
+        "",
+        "folder DuckDB loads its ducklake, postgres_scanner and httpfs extensions from (empty = DuckDB's default, \
+         ~/.duckdb/extensions, installing them from the internet when missing)",
+    ),
 ];
+
+/// A lake shared by several collectors: a DuckLake catalog and its files.
+#[derive(Debug, Clone)]
+pub struct SharedLake {
+    /// `ducklake:postgres:<conninfo>`.
+    pub catalog: String,
+    pub data_path: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_key_id: Option<String>,
+    pub s3_secret: Option<Secret>,
+    pub s3_region: String,
+    pub s3_url_style: String,
+    pub s3_use_ssl: bool,
+    pub extension_dir: Option<PathBuf>,
+    pub maintain_interval: Duration,
+}
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -111,6 +147,10 @@ pub struct Config {
     pub session_ttl: Duration,
     pub login_lockout: Duration,
     pub retention_days: u32,
+    /// A folder lake other than `<data_dir>/lake`.
+    pub lake_folder: Option<PathBuf>,
+    /// A shared lake; `None` = the folder lake.
+    pub shared: Option<SharedLake>,
 }
 
 /// A secret setting: its `Debug` never shows the value.
@@ -284,7 +324,36 @@ impl Config {
                 ConfigError(format!("invalid {origin}={value:?}: expected a duration like 250ms, or 0"))
             })?
         };
+        let text = |key: &str| Some(get(key).0.trim().to_string()).filter(|v| !v.is_empty());
+        let (lake_folder, shared) = match text("lake") {
+            Some(catalog) if catalog.starts_with("ducklake:") => {
+                let url_style = parse("s3_url_style", "vhost or path", &|v| matches!(v, "vhost" | "path"))?;
+                let shared = SharedLake {
+                    catalog,
+                    data_path: text("lake_data_path"),
+                    s3_endpoint: text("s3_endpoint"),
+                    s3_key_id: text("s3_key_id"),
+                    s3_secret: text("s3_secret").map(Secret),
+                    s3_region: text("s3_region").unwrap_or_else(|| "us-east-1".into()),
+                    s3_url_style: url_style,
+                    s3_use_ssl: boolean("s3_use_ssl")?,
+                    extension_dir: optional_path("duckdb_extensions"),
+                    maintain_interval: duration("maintain_interval", "60s")?,
+                };
+                (None, Some(shared))
+            }
+            Some(other) if other.contains(':') && !other.starts_with('/') && !other.starts_with('.') => {
+                return Err(ConfigError(format!(
+                    "invalid {}={other:?}: expected a folder or ducklake:postgres:<conninfo>",
+                    get("lake").1
+                )));
+            }
+            Some(folder) => (Some(PathBuf::from(folder)), None),
+            None => (None, None),
+        };
         Ok(Config {
+            lake_folder,
+            shared,
             shed_after,
             admin_password,
             secure_cookies: boolean("secure_cookies")?,
@@ -315,8 +384,13 @@ impl Config {
         })
     }
 
+    /// The lake folder; with a shared lake, the folder of this collector's
+    /// hot files.
     pub fn lake_dir(&self) -> PathBuf {
-        self.data_dir.join("lake")
+        match (&self.lake_folder, &self.shared) {
+            (Some(folder), None) => folder.clone(),
+            _ => self.data_dir.join("lake"),
+        }
     }
 
     pub fn wal_dir(&self) -> PathBuf {
@@ -442,6 +516,42 @@ mod tests {
         let h = help();
         for s in SETTINGS {
             assert!(h.contains(&env_name(s.key)));
+        }
+    }
+
+    #[test]
+    fn the_lake_is_a_folder_by_default_or_a_shared_ducklake() {
+        let c = Config::load(None, &env(&[("MALLARD_DATA_DIR", "/d")])).unwrap();
+        assert!(c.shared.is_none());
+        assert_eq!(c.lake_dir(), PathBuf::from("/d/lake"));
+        let c = Config::load(None, &env(&[("MALLARD_LAKE", "/elsewhere/lake")])).unwrap();
+        assert_eq!(c.lake_dir(), PathBuf::from("/elsewhere/lake"));
+        let c = Config::load(
+            None,
+            &env(&[
+                ("MALLARD_DATA_DIR", "/d"),
+                ("MALLARD_LAKE", "ducklake:postgres:dbname=m host=db"),
+                ("MALLARD_LAKE_DATA_PATH", "s3://b/p/"),
+                ("MALLARD_S3_URL_STYLE", "path"),
+                ("MALLARD_S3_USE_SSL", "false"),
+                ("MALLARD_S3_SECRET", "s3cr3t"),
+            ]),
+        )
+        .unwrap();
+        let shared = c.shared.as_ref().unwrap();
+        assert_eq!(shared.catalog, "ducklake:postgres:dbname=m host=db");
+        assert_eq!(shared.data_path.as_deref(), Some("s3://b/p/"));
+        assert_eq!(
+            (shared.s3_region.as_str(), shared.s3_url_style.as_str(), shared.s3_use_ssl),
+            ("us-east-1", "path", false)
+        );
+        assert!(!format!("{shared:?}").contains("s3cr3t"), "the secret never shows");
+        // Hot files stay in the data directory.
+        assert_eq!(c.lake_dir(), PathBuf::from("/d/lake"));
+        for (value, what) in [("mysql:x", "ducklake:postgres"), ("ducklake:postgres:x", "")] {
+            let r = Config::load(None, &env(&[("MALLARD_LAKE", value), ("MALLARD_S3_URL_STYLE", "virtual")]));
+            let e = r.unwrap_err().0;
+            assert!(e.contains(if what.is_empty() { "vhost or path" } else { what }), "{e}");
         }
     }
 }

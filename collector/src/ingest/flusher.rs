@@ -38,12 +38,26 @@ pub struct FlusherOptions {
     pub lake_lock: Arc<std::sync::Mutex<()>>,
     /// Erased events still in the WAL are dropped here.
     pub erasures: Arc<crate::lake::erase::Erasures>,
+    /// A shared lake takes the segments instead of `lake_dir` (which then
+    /// holds only hot files); its maintainer compacts it.
+    pub shared: Option<Arc<crate::lake::shared::Shared>>,
 }
 
 /// Writes one sealed segment's events: a file per partition not already
-/// holding them (a retry after a crash skips finished partitions), then
-/// deletes the segment.
-pub fn flush(lake_dir: &Path, wal_dir: &Path, seq: u64, events: &[Event]) -> io::Result<usize> {
+/// holding them (a retry after a crash skips finished partitions), or one
+/// commit to a shared lake (skipped if it is there), then deletes the segment.
+pub fn flush(
+    lake_dir: &Path,
+    shared: Option<&crate::lake::shared::Shared>,
+    wal_dir: &Path,
+    seq: u64,
+    events: &[Event],
+) -> io::Result<usize> {
+    if let Some(shared) = shared {
+        let stored = shared.commit(seq, events)?;
+        remove_segment(wal_dir, seq)?;
+        return Ok(usize::from(stored));
+    }
     let mut by_partition: BTreeMap<(String, Date), Vec<Event>> = BTreeMap::new();
     for e in events {
         by_partition.entry((e.site.clone(), e.date())).or_default().push(e.clone());
@@ -57,13 +71,16 @@ pub fn flush(lake_dir: &Path, wal_dir: &Path, seq: u64, events: &[Event]) -> io:
         write_file(&dir, seq, seq, &mut events)?;
         files += 1;
     }
-    let segment = segment_path(wal_dir, seq);
-    match std::fs::remove_file(&segment) {
-        Ok(()) => sync_dir(wal_dir)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
+    remove_segment(wal_dir, seq)?;
     Ok(files)
+}
+
+fn remove_segment(wal_dir: &Path, seq: u64) -> io::Result<()> {
+    match std::fs::remove_file(segment_path(wal_dir, seq)) {
+        Ok(()) => sync_dir(wal_dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Starts the flusher thread; it ends when `sealed` disconnects and every
@@ -94,7 +111,9 @@ pub fn start(
             // Compact after flushes, and at least every minute (a day ending
             // closes partitions without any flush).
             merged = false;
-            if last_compaction.elapsed() >= Duration::from_secs(60) || stats.pending.load(Ordering::Relaxed) == 0 {
+            let due =
+                last_compaction.elapsed() >= Duration::from_secs(60) || stats.pending.load(Ordering::Relaxed) == 0;
+            if due && opts.shared.is_none() {
                 let open_since = Date::of_micros(now_micros() - 2 * opts.flush_interval.as_micros() as i64);
                 let _lake = opts.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
                 match compactor::run(&db, &opts.lake_dir, open_since, opts.compact_files, &metrics) {
@@ -117,7 +136,15 @@ fn write_with_retry(
     let mut delay = Duration::from_millis(200);
     loop {
         let started = Instant::now();
-        match flush(&opts.lake_dir, &opts.wal_dir, segment.seq, &opts.erasures.filter(&segment.events)) {
+        if let Some(shared) = &opts.shared {
+            // Other collectors' erases, too (the commit fails anyway while
+            // PostgreSQL is unreachable).
+            if let Ok(rules) = crate::lake::catalog::recent_erasures(shared.catalog()) {
+                rules.into_iter().for_each(|r| opts.erasures.add(r));
+            }
+        }
+        let events = opts.erasures.filter(&segment.events);
+        match flush(&opts.lake_dir, opts.shared.as_deref(), &opts.wal_dir, segment.seq, &events) {
             Ok(files) => {
                 metrics.flush_duration.observe(started.elapsed());
                 metrics.inc("mallard_flushes_total", "", 1.0);

@@ -22,9 +22,12 @@ pub struct Recovered {
     pub next_seq: u64,
     /// Events replayed from the WAL (to restore open visits).
     pub events: Vec<Event>,
+    /// With a shared lake: the segments still to commit, for the flusher
+    /// (start-up does not wait for PostgreSQL or S3).
+    pub unflushed: Vec<crate::ingest::handoff::Sealed>,
 }
 
-pub fn recover(lake_dir: &Path, wal_dir: &Path) -> io::Result<Recovered> {
+pub fn recover(lake_dir: &Path, shared: Option<&crate::lake::shared::Shared>, wal_dir: &Path) -> io::Result<Recovered> {
     std::fs::create_dir_all(lake_dir)?;
     std::fs::create_dir_all(wal_dir)?;
     let mut max_seq = 0;
@@ -32,7 +35,13 @@ pub fn recover(lake_dir: &Path, wal_dir: &Path) -> io::Result<Recovered> {
         lake::remove_temp_files(&partition, std::time::Duration::ZERO)?;
         max_seq = partition.files.iter().map(|f| f.to).fold(max_seq, u64::max);
     }
+    // A shared lake holds this collector's committed segments: new ones
+    // must be numbered above them.
+    if let Some(shared) = shared {
+        max_seq = max_seq.max(shared.last_seq()?);
+    }
     let mut replayed = Vec::new();
+    let mut unflushed = Vec::new();
     for seq in list_segments(wal_dir)? {
         max_seq = max_seq.max(seq);
         let (events, intact) = read_segment(&segment_path(wal_dir, seq))?;
@@ -42,14 +51,21 @@ pub fn recover(lake_dir: &Path, wal_dir: &Path) -> io::Result<Recovered> {
                 &[("segment", &seq)],
             );
         }
-        let files = flush(lake_dir, wal_dir, seq, &events)?;
+        if shared.is_some() {
+            log::info("write-ahead log segment to commit", &[("segment", &seq), ("events", &events.len())]);
+            replayed.extend(events.iter().cloned());
+            unflushed.push(crate::ingest::handoff::Sealed { seq, events });
+            continue;
+        }
+        let files = flush(lake_dir, None, wal_dir, seq, &events)?;
         log::info(
             "recovered write-ahead log segment",
             &[("segment", &seq), ("events", &events.len()), ("files", &files)],
         );
         replayed.extend(events);
     }
-    // Every segment is in the lake now: hot files are all stale.
+    // Every segment is in the lake now (or, with a shared lake, on its way
+    // there and out of sight until it lands): hot files are all stale.
     crate::ingest::hot::remove_all(lake_dir)?;
-    Ok(Recovered { next_seq: max_seq + 1, events: replayed })
+    Ok(Recovered { next_seq: max_seq + 1, events: replayed, unflushed })
 }

@@ -28,6 +28,8 @@ impl Salt {
 /// The salts in use.
 pub struct Salts {
     path: PathBuf,
+    /// A shared lake's catalog: salts are agreed there, never written here.
+    shared: Option<String>,
     rotation: Rotation,
     /// Newest first: the current period, then (maybe) the previous one.
     salts: RwLock<Vec<Salt>>,
@@ -36,9 +38,15 @@ pub struct Salts {
 impl Salts {
     /// Loads the salts, rotating them for `today` (creating the file on first run).
     pub fn open(data_dir: &Path, rotation: Rotation, today: Date) -> io::Result<Self> {
+        Self::open_in(data_dir, None, rotation, today)
+    }
+
+    /// Like [`Salts::open`]; with `shared` (a shared lake's catalog) the
+    /// salts are the ones all collectors agreed on in its PostgreSQL.
+    pub fn open_in(data_dir: &Path, shared: Option<&str>, rotation: Rotation, today: Date) -> io::Result<Self> {
         let path = data_dir.join("salts.json");
         let mut salts = Vec::new();
-        if path.exists() {
+        if path.exists() && shared.is_none() {
             let text = std::fs::read_to_string(&path)?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
@@ -50,7 +58,7 @@ impl Salts {
                 }
             }
         }
-        let this = Salts { path, rotation, salts: RwLock::new(salts) };
+        let this = Salts { path, shared: shared.map(str::to_string), rotation, salts: RwLock::new(salts) };
         this.rotate(today)?;
         Ok(this)
     }
@@ -66,11 +74,20 @@ impl Salts {
         if !salts.iter().any(|s| s.period == current) {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| io::Error::other(format!("no randomness for a salt: {e}")))?;
+            if let Some(catalog) = &self.shared {
+                let agreed = crate::lake::catalog::agree_salts(catalog, &current.to_string(), &to_hex(&bytes), |p| {
+                    Date::parse(p).is_some_and(|d| keep(self.rotation, today, d))
+                })?;
+                *salts =
+                    agreed.iter().filter_map(|(p, salt)| Some(Salt::new(Date::parse(p)?, from_hex(salt)?))).collect();
+                salts.sort_by_key(|s| std::cmp::Reverse(s.period));
+                return Ok(true);
+            }
             salts.push(Salt::new(current, bytes));
             changed = true;
         }
         salts.sort_by_key(|s| std::cmp::Reverse(s.period));
-        if changed {
+        if changed && self.shared.is_none() {
             let entries: Vec<_> = salts
                 .iter()
                 .map(|s| serde_json::json!({"period": s.period.to_string(), "salt": to_hex(&s.bytes)}))

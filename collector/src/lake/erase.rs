@@ -34,6 +34,9 @@ pub struct Rule {
     pub to: Date,
     /// `None` = every event of the site in the range.
     pub visitor: Option<u64>,
+    /// The visitor as [`visitor_digest`] names it: how an erase recorded in a
+    /// shared lake's catalog names the visitor (never by the id itself).
+    pub visitor_digest: Option<String>,
     /// Only events received before this time (µs): the erase's own time.
     pub before: i64,
 }
@@ -47,12 +50,17 @@ impl Rule {
             && date >= self.from
             && date <= self.to
             && self.visitor.is_none_or(|v| v == e.visitor_id)
+            && self.visitor_digest.as_ref().is_none_or(|d| *d == visitor_digest(e.visitor_id))
     }
 
     /// [`Rule::matches`] as a SQL condition on lake columns. Every value in
     /// it is a number or a site already validated as a host name.
-    fn sql(&self) -> String {
-        let visitor = self.visitor.map(|v| format!(" AND visitor_id = {v}")).unwrap_or_default();
+    pub fn sql(&self) -> String {
+        let mut visitor = self.visitor.map(|v| format!(" AND visitor_id = {v}")).unwrap_or_default();
+        if let Some(d) = &self.visitor_digest {
+            // Hex digits only (checked when read from the catalog).
+            visitor.push_str(&format!(" AND sha256('{DIGEST_PREFIX}' || CAST(visitor_id AS VARCHAR)) = '{d}'"));
+        }
         format!(
             "site = {} AND ts < make_timestamp({}) AND CAST(ts AS DATE) BETWEEN DATE '{}' AND DATE '{}'{visitor}",
             quote(&self.site),
@@ -61,6 +69,15 @@ impl Rule {
             self.to
         )
     }
+}
+
+const DIGEST_PREFIX: &str = "mallard-erase:";
+
+/// SHA-256 of a visitor id, hex: equal to DuckDB's
+/// `sha256('mallard-erase:' || CAST(visitor_id AS VARCHAR))`.
+pub fn visitor_digest(visitor: u64) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(format!("{DIGEST_PREFIX}{visitor}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Rules applied to events acknowledged before an erase, wherever they
@@ -76,7 +93,9 @@ impl Erasures {
         // A day is far longer than any event waits for its flush.
         let horizon = now_micros() - MICROS_PER_DAY;
         rules.retain(|r| r.before > horizon);
-        rules.push(rule);
+        if !rules.contains(&rule) {
+            rules.push(rule);
+        }
     }
 
     /// `events` without the erased ones (borrowed when none is erased).
@@ -207,4 +226,20 @@ pub fn expire(lake_dir: &Path, first_kept: Date) -> io::Result<Vec<(String, Date
         }
     }
     Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_recorded_erase_names_its_visitor_by_a_digest_duckdb_computes_alike() {
+        let con = duckdb::Connection::open_in_memory().unwrap();
+        let v: u64 = 18_446_744_073_709_551_615;
+        let sql: String = con
+            .query_row("SELECT sha256('mallard-erase:' || CAST(CAST(? AS UBIGINT) AS VARCHAR))", [v.to_string()], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(super::visitor_digest(v), sql);
+        assert!(!super::visitor_digest(v).contains(&v.to_string()));
+    }
 }

@@ -1,8 +1,11 @@
 //! The lake on disk: scanning partitions and their files (format v1, see
 //! `mallard_core::lake` for the naming and visibility rules).
 
+pub mod catalog;
 pub mod compactor;
 pub mod erase;
+pub mod maintainer;
+pub mod shared;
 pub mod writer;
 
 use std::io;

@@ -91,13 +91,15 @@ pub struct Request {
 pub enum StatsError {
     /// The request is wrong (answered 400, with what is allowed).
     BadRequest(String),
+    /// The shared lake's catalog or storage cannot be reached (503).
+    Unavailable(String),
     Internal(String),
 }
 
 impl std::fmt::Display for StatsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StatsError::BadRequest(m) | StatsError::Internal(m) => f.write_str(m),
+            StatsError::BadRequest(m) | StatsError::Unavailable(m) | StatsError::Internal(m) => f.write_str(m),
         }
     }
 }
@@ -146,6 +148,9 @@ pub struct Stats {
     pool: Pool,
     cache: Cache<Table>,
     lake: String,
+    /// With a shared lake: this collector's hot folder and id (its events
+    /// not yet committed), passed as `hot` and `collector`.
+    hot: Option<(String, String)>,
 }
 
 fn internal(e: impl std::fmt::Display) -> StatsError {
@@ -163,7 +168,42 @@ impl Stats {
         let con = crate::query::db::open(memory_limit, threads).map_err(io::Error::other)?;
         crate::query::extension::load(&con)?;
         let pool = Pool::new(con, threads.max(2)).map_err(io::Error::other)?;
-        Ok(Stats { pool, cache: Cache::default(), lake: lake_dir.to_string_lossy().into_owned() })
+        Ok(Stats { pool, cache: Cache::default(), lake: lake_dir.to_string_lossy().into_owned(), hot: None })
+    }
+
+    /// Opens the query instance over a shared lake (`catalog`), adding this
+    /// collector's own hot files (`hot_dir`, `collector`). The extension's
+    /// private DuckDB loads DuckDB's lake extensions from `extension_dir`.
+    pub fn open_shared(
+        catalog: &str,
+        hot_dir: &Path,
+        collector: &str,
+        extension_dir: Option<&Path>,
+        threads: usize,
+        memory_limit: &str,
+    ) -> io::Result<Stats> {
+        let con = crate::query::db::open(memory_limit, threads).map_err(io::Error::other)?;
+        if let Some(dir) = extension_dir {
+            con.execute_batch(&format!(
+                "SET extension_directory = {}",
+                crate::query::db::quote(&dir.to_string_lossy())
+            ))
+            .map_err(io::Error::other)?;
+        }
+        crate::query::extension::load(&con)?;
+        let pool = Pool::new(con, threads.max(2)).map_err(io::Error::other)?;
+        Ok(Stats {
+            pool,
+            cache: Cache::default(),
+            lake: catalog.to_string(),
+            hot: Some((hot_dir.to_string_lossy().into_owned(), collector.to_string())),
+        })
+    }
+
+    /// How long a cached answer stays: other collectors' commits to a
+    /// shared lake invalidate nothing here, so answers there live briefly.
+    fn ttl(&self, realtime: bool) -> Duration {
+        if realtime || self.hot.is_some() { Duration::from_secs(5) } else { Duration::from_secs(300) }
     }
 
     /// Today's date in `timezone` (UTC without one).
@@ -194,8 +234,16 @@ impl Stats {
         let text = |s: &str| V::Text(s.to_string());
         let top = |t: Option<u64>| t.map_or(V::Null, |t| V::Int(t.min(i64::MAX as u64) as i64));
         let head = || vec![text(&self.lake), text(&r.site), V::Date(r.range.start), V::Date(r.range.end)];
+        let shared = || match &self.hot {
+            Some((dir, collector)) => vec![("hot", text(dir)), ("collector", text(collector))],
+            None => vec![],
+        };
         let common = || {
-            vec![("filters", V::Texts(r.filters.clone())), ("timezone", r.timezone.as_deref().map_or(V::Null, text))]
+            let own = vec![
+                ("filters", V::Texts(r.filters.clone())),
+                ("timezone", r.timezone.as_deref().map_or(V::Null, text)),
+            ];
+            [own, shared()].concat()
         };
         let with = |own: Vec<(&'static str, V)>| [own, common()].concat();
         let call = match &r.kind {
@@ -219,7 +267,7 @@ impl Stats {
                 [head(), vec![text(page)]].concat(),
                 with(vec![("direction", text(direction)), ("depth", V::Int(*depth))]),
             ),
-            Kind::Realtime => sig::REALTIME.call(vec![text(&self.lake), text(&r.site)], vec![]),
+            Kind::Realtime => sig::REALTIME.call(vec![text(&self.lake), text(&r.site)], shared()),
         };
         let (sql, bound) = call.map_err(StatsError::Internal)?;
         let params = bound
@@ -239,7 +287,7 @@ impl Stats {
         r.validate()?;
         let key = format!("{r:?}");
         // Realtime means "the last five minutes": it ages even without new data.
-        let ttl = if r.kind == Kind::Realtime { Duration::from_secs(5) } else { Duration::from_secs(300) };
+        let ttl = self.ttl(r.kind == Kind::Realtime);
         if let Some(hit) = self.cache.get(&r.site, &key, ttl) {
             return Ok(hit);
         }
@@ -272,12 +320,34 @@ impl Stats {
 /// caller's (400); anything else is ours (500).
 fn classify(e: duckdb::Error) -> StatsError {
     let message = e.to_string();
-    if message.contains("mallard_") && (message.contains("Binder Error") || message.contains("Invalid Input")) {
+    if unreachable(&message) {
+        StatsError::Unavailable(message)
+    } else if message.contains("mallard_") && (message.contains("Binder Error") || message.contains("Invalid Input")) {
         let reason = message.split_once("mallard_").map(|(_, rest)| format!("mallard_{rest}")).unwrap_or(message);
         StatsError::BadRequest(reason.lines().next().unwrap_or("").to_string())
     } else {
         StatsError::Internal(message)
     }
+}
+
+/// Whether a DuckDB error says the shared lake's catalog (PostgreSQL) or
+/// its storage (S3) could not be reached.
+pub fn unreachable(message: &str) -> bool {
+    [
+        "Connection refused",
+        "could not connect",
+        "connection to server",
+        "server closed the connection",
+        "Could not establish connection",
+        "HTTP HEAD error",
+        "HTTP GET error",
+        "Unable to connect",
+        "Failed to query most recent snapshot",
+        "terminating connection",
+        "no connection to the server",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// A DuckDB value as JSON: numbers as numbers, timestamps and dates as DuckDB prints them.

@@ -45,7 +45,7 @@ pub fn delete(app: &App, query: &str, who: &Principal) -> Reply {
             (f.unwrap_or(oldest).max(oldest), t.unwrap_or(today))
         }
     };
-    let rule = Rule { site: site.clone(), from, to, visitor, before: now_micros() };
+    let rule = Rule { site: site.clone(), from, to, visitor, visitor_digest: None, before: now_micros() };
     match app.erase(&rule) {
         Ok(o) => {
             let details = json!({

@@ -28,6 +28,13 @@ use crate::query::stats::{Kind, Request, StatsError, Table};
 pub fn error_reply(e: StatsError) -> Reply {
     match e {
         StatsError::BadRequest(m) => http::error(400, &m),
+        StatsError::Unavailable(m) => {
+            crate::log::warn("shared lake unreachable", &[("error", &m)]);
+            http::error(
+                503,
+                "the shared lake (its PostgreSQL catalog or S3 storage) cannot be reached; try again shortly",
+            )
+        }
         StatsError::Internal(m) => {
             crate::log::error("stats query failed", &[("error", &m)]);
             http::error(500, "internal error while computing the report; see the collector's log")

@@ -1,0 +1,257 @@
+//! The shared lake's maintainer: one collector at a time (the holder of a
+//! PostgreSQL advisory lock; any other takes over when it dies) makes visit
+//! ids right where all collectors' events meet, then compacts: flushes
+//! inlined rows, merges small files, expires old snapshots and deletes the
+//! files no snapshot needs any more.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mallard_core::time::{Date, now_micros};
+
+use super::catalog::MaintainerLock;
+use super::shared::{Shared, SharedError, retry};
+use crate::log;
+
+/// `sql/visit_ids.sql`: the rows of a site's recent days whose visit id changes.
+const VISIT_IDS: &str = include_str!("../../../sql/visit_ids.sql");
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    pub sites: usize,
+    pub visits_fixed: usize,
+    /// Rows of recent erases that reached the lake after the erase (from a
+    /// collector that had not heard of it yet).
+    pub erased: u64,
+}
+
+/// Applies the last day's erases again: a collector may have committed a
+/// matching event between the erase and its next look at the erases.
+/// Returns the rows deleted, and whether any erase is that recent.
+pub fn erase_late(shared: &Shared) -> Result<(u64, bool), SharedError> {
+    let mut erased = 0;
+    let rules = super::catalog::recent_erasures(shared.catalog())?;
+    for rule in &rules {
+        erased += shared.delete(rule)?;
+    }
+    Ok((erased, !rules.is_empty()))
+}
+
+/// Makes visit ids right for the last two UTC days of every site (a visit
+/// may cross midnight), one transaction per site.
+pub fn fix_visits(shared: &Shared) -> Result<Pass, SharedError> {
+    let today = Date::of_micros(now_micros());
+    let first = Date::from_days(today.to_days() - 1);
+    let (first, last) = (first.to_string(), today.to_string());
+    let sites: Vec<String> = shared.with(|con| {
+        let mut stmt = con
+            .prepare("SELECT DISTINCT site FROM lake.events WHERE date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)")?;
+        Ok(stmt.query_map([&first, &last], |r| r.get(0))?.collect::<Result<_, _>>()?)
+    })?;
+    let mut pass = Pass { sites: sites.len(), ..Pass::default() };
+    for site in sites {
+        pass.visits_fixed += retry(|| fix_site(shared, &site, &first, &last))?;
+    }
+    Ok(pass)
+}
+
+/// One site's pass, in one transaction.
+fn fix_site(shared: &Shared, site: &str, first: &str, last: &str) -> Result<usize, SharedError> {
+    let changes = VISIT_IDS.replace("{{events}}", "lake.events");
+    shared.with(|con| {
+        con.execute_batch("BEGIN TRANSACTION")?;
+        let fixed = (|| -> Result<usize, SharedError> {
+            con.execute_batch("DROP TABLE IF EXISTS temp.visit_changes")?;
+            con.execute(&format!("CREATE TEMP TABLE visit_changes AS {changes}"), duckdb::params![site, first, last])?;
+            Ok(con.execute(
+                "UPDATE lake.events SET visit_id = c.visit_id FROM temp.visit_changes c WHERE lake.events.rowid = c.rid",
+                [],
+            )?)
+        })();
+        match fixed {
+            Ok(n) => {
+                con.execute_batch("COMMIT")?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = con.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Forgets commits older than a week, keeping each collector's newest
+/// (its WAL numbers new segments above it): a segment is replayed only
+/// while it is still in a WAL, which a collector empties at its next start.
+pub fn prune_commits(shared: &Shared) -> Result<usize, SharedError> {
+    retry(|| {
+        shared.with(|con| {
+            Ok(con.execute(
+                "DELETE FROM lake.mallard_commits WHERE committed_at < now() - INTERVAL 7 DAY \
+                 AND (collector, seq) NOT IN (SELECT collector, max(seq) FROM lake.mallard_commits GROUP BY ALL)",
+                [],
+            )?)
+        })
+    })
+}
+
+/// How much of the lake's history a compaction deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Snapshots and replaced files older than 10 minutes (queries that
+    /// began on an older snapshot still read them).
+    Grace,
+    /// As `Grace`, and files no commit adopted (a commit that failed after
+    /// writing them, e.g. during an outage) once a minute old: for a day
+    /// after an erase, as they may hold erased rows.
+    Erasing,
+    /// Every older snapshot and every file only they held, at once: an erase.
+    All,
+}
+
+/// DuckLake's own maintenance.
+pub fn compact(shared: &Shared, expiry: Expiry) -> Result<(), SharedError> {
+    retry(|| compact_once(shared, expiry))
+}
+
+fn compact_once(shared: &Shared, expiry: Expiry) -> Result<(), SharedError> {
+    shared.with(|con| {
+        // Files with deleted rows (a visit pass, an erase) are rewritten
+        // first: DuckLake merges only files without deletes.
+        con.execute_batch(
+            "CALL ducklake_flush_inlined_data('lake'); \
+             CALL ducklake_rewrite_data_files('lake', delete_threshold => 0); \
+             CALL ducklake_merge_adjacent_files('lake');",
+        )?;
+        let (snapshots, files) = match expiry {
+            Expiry::All => ("now() + INTERVAL 1 SECOND", "now() + INTERVAL 1 SECOND"),
+            _ => ("now() - INTERVAL 10 MINUTE", "now() - INTERVAL 10 MINUTE"),
+        };
+        // A file no commit adopted is younger than a minute only while its
+        // commit may still be on its way.
+        let orphans = if expiry == Expiry::Grace { "now() - INTERVAL 10 MINUTE" } else { "now() - INTERVAL 1 MINUTE" };
+        con.execute_batch(&format!(
+            "CALL ducklake_expire_snapshots('lake', older_than => {snapshots}); \
+             CALL ducklake_cleanup_old_files('lake', older_than => {files}); \
+             CALL ducklake_delete_orphaned_files('lake', older_than => {orphans});"
+        ))?;
+        Ok(())
+    })
+}
+
+/// Starts the thread that tries to become the maintainer and, while it is,
+/// runs a pass every `interval`.
+pub fn start(
+    shared: Arc<Shared>,
+    catalog: String,
+    interval: Duration,
+    stopping: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("maintainer".into()).spawn(move || {
+        let mut lock: Option<MaintainerLock> = None;
+        let mut last = Instant::now() - interval;
+        while !stopping.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            if last.elapsed() < interval {
+                continue;
+            }
+            last = Instant::now();
+            if lock.as_mut().is_some_and(|l| !l.alive()) {
+                log::warn("lost the maintainer lock (PostgreSQL session ended)", &[]);
+                lock = None;
+            }
+            if lock.is_none() {
+                match MaintainerLock::try_take(&catalog) {
+                    Ok(Some(l)) => {
+                        log::info("this collector is the shared lake's maintainer now", &[]);
+                        lock = Some(l);
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        log::warn("cannot reach the shared lake's catalog for maintenance", &[("error", &e)]);
+                        continue;
+                    }
+                }
+            }
+            let started = Instant::now();
+            let result = erase_late(&shared).and_then(|(erased, erasing)| {
+                let pass = fix_visits(&shared)?;
+                prune_commits(&shared)?;
+                compact(
+                    &shared,
+                    if erased > 0 {
+                        Expiry::All
+                    } else if erasing {
+                        Expiry::Erasing
+                    } else {
+                        Expiry::Grace
+                    },
+                )?;
+                Ok(Pass { erased, ..pass })
+            });
+            match result {
+                Ok(pass) => log::info(
+                    "shared lake maintained",
+                    &[
+                        ("sites", &pass.sites),
+                        ("visit_rows_fixed", &pass.visits_fixed),
+                        ("rows_erased", &pass.erased),
+                        ("ms", &started.elapsed().as_millis()),
+                    ],
+                ),
+                Err(e) => log::warn("shared lake maintenance failed; will retry", &[("error", &e)]),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VISIT_IDS;
+
+    /// `sql/visit_ids.sql` on a plain DuckDB table, expectations by hand.
+    #[test]
+    fn visits_split_by_the_30_minute_rule_and_keep_their_first_id() {
+        let con = duckdb::Connection::open_in_memory().unwrap();
+        // (visitor, minute, visit id as ingested, name)
+        let rows = [
+            (1, 0, 11, "pageview"),
+            (1, 10, 12, "pageview"),    // same visit as 0: gets 11
+            (1, 40, 11, "pageview"),    // exactly 30 min after 10: continues, already right
+            (1, 45, 99, "engagement"),  // follows 40: joins visit 11
+            (1, 80, 13, "pageview"),    // 40 min gap: a new visit, keeps its own 13
+            (1, 81, 14, "custom"),      // joins 13
+            (1, 200, 15, "engagement"), // 120 min after the last event: left alone
+            (2, 5, 21, "pageview"),     // another visitor, one event: untouched
+            (2, 6, 11, "pageview"),     // same visitor, another collector's id: gets 21
+        ];
+        con.execute_batch(
+            "CREATE TABLE events (site VARCHAR, date DATE, visitor_id UBIGINT, ts TIMESTAMP, visit_id UBIGINT, name VARCHAR)",
+        )
+        .unwrap();
+        for (visitor, minute, visit, name) in rows {
+            con.execute(
+                "INSERT INTO events VALUES ('a.com', DATE '2026-12-04', ?, TIMESTAMP '2026-12-04 08:00' + to_minutes(?), ?, ?)",
+                duckdb::params![visitor as u64, minute as i64, visit as u64, name],
+            )
+            .unwrap();
+        }
+        let sql = VISIT_IDS.replace("{{events}}", "events");
+        let mut stmt = con
+            .prepare(&format!(
+                "SELECT e.visitor_id, minute(e.ts) + 60 * (hour(e.ts) - 8), c.visit_id FROM ({sql}) c \
+                 JOIN events e ON e.rowid = c.rid ORDER BY 1, 2"
+            ))
+            .unwrap();
+        let changes: Vec<(u64, i64, u64)> = stmt
+            .query_map(duckdb::params!["a.com", "2026-12-03", "2026-12-04"], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(changes, vec![(1, 10, 11), (1, 45, 11), (1, 81, 13), (2, 6, 21)]);
+    }
+}
