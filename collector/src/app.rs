@@ -139,18 +139,21 @@ impl App {
         let stats =
             Arc::new(stats.map_err(|e| io::Error::new(e.kind(), format!("cannot start the stats engine: {e}")))?);
 
-        let funnels =
-            Funnels::open(&config.data_dir).map_err(context("cannot read the saved funnels in", &config.data_dir))?;
+        let store = match &config.shared {
+            Some(settings) => crate::store::Store::shared(&config.data_dir, &settings.catalog)?,
+            None => crate::store::Store::local(&config.data_dir),
+        };
+        let funnels = Funnels::open(&store).map_err(context("cannot read the saved funnels in", &config.data_dir))?;
         let auth = crate::auth::Auth::open(
-            &config.data_dir,
+            &store,
             config.admin_password.as_ref().map(|p| p.0.as_str()),
             config.session_ttl,
             config.login_lockout,
         )
         .map_err(context("cannot read the login settings in", &config.data_dir))?;
-        let keys = crate::auth::keys::Keys::open_keys(&config.data_dir)
+        let keys = crate::auth::keys::Keys::open_keys(&store)
             .map_err(context("cannot read the API keys in", &config.data_dir))?;
-        let shares = crate::auth::shares::Shares::open_shares(&config.data_dir)
+        let shares = crate::auth::shares::Shares::open_shares(&store)
             .map_err(context("cannot read the shared links in", &config.data_dir))?;
         if let Some(token) = auth.setup_token() {
             // The one secret that belongs in the log: the operator reads it

@@ -21,3 +21,4 @@ pub mod metrics;
 pub mod query;
 pub mod routes;
 pub mod shutdown;
+pub mod store;

@@ -204,7 +204,13 @@ def start(binary, work, i, env):
 
 def wait_flushed(collectors, timeout=180):
     for c in collectors:
-        c.wait_flushed(timeout=timeout)
+        try:
+            c.wait_flushed(timeout=timeout)
+        except RuntimeError:
+            status, body = c.get("/health/detailed")
+            errors = [line for line in c.lines if '"level":"warn"' in line or '"level":"error"' in line][-8:]
+            fail(f"collector {c.port} did not commit its events in {timeout} s: {status} {body[:600]!r}\n"
+                 + "".join(errors))
 
 
 def lake_ids(con):
@@ -318,6 +324,84 @@ def phase_kills(binary, work, env, kills):
     print(f"  LOAD mallard in DuckDB {duckdb.__version__}, mallard_metrics over the shared lake: {tuple(got)}, the same",
           flush=True)
     return collectors
+
+
+def call(c, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
+    data = json.dumps(body) if body is not None else None
+    sent = {"Origin": f"http://127.0.0.1:{c.port}", **({"Content-Type": "application/json"} if data else {})}
+    conn.request(method, path, data, dict(sent, **(headers or {})))
+    r = conn.getresponse()
+    text = r.read().decode()
+    try:
+        return r.status, json.loads(text)
+    except ValueError:
+        return r.status, text
+
+
+def until(what, check, timeout=5.0):
+    """Polls `check` until it holds; fails after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while not check():
+        if time.time() > deadline:
+            fail(what)
+        time.sleep(0.1)
+    return time.time() - (deadline - timeout)
+
+
+def phase_settings(services, collectors):
+    """Sessions, API keys, shared links and saved funnels made on one
+    collector work on every other; a revocation or logout reaches them all
+    within the settings cache's 1 s."""
+    a, b, c = collectors
+    cookie = login(a)
+    owner = {"Cookie": cookie}
+    for other in (b, c):
+        status, body = call(other, "GET", "/api/auth/status", headers=owner)
+        if status != 200 or not body.get("authenticated"):
+            fail(f"a session made on one collector is unknown on another: {status} {body}")
+    status, made = call(b, "POST", "/api/keys", {"name": "shared", "scope": "read"}, owner)
+    if status != 201:
+        fail(f"creating a key answered {status} {made}")
+    bearer = {"Authorization": f"Bearer {made['key']}"}
+    for other in (a, c):
+        status, body = call(other, "GET", f"/api/stats/main?site_id={SITE}&period=day", headers=bearer)
+        if status != 200:
+            fail(f"a key made on one collector does not open stats on another: {status} {body}")
+    funnel = {"name": "signup", "steps": ["page:/p1", "page:/p2"], "within": 600}
+    status, body = call(c, "PUT", f"/api/funnels?site_id={SITE}", funnel, owner)
+    if status not in (200, 201):
+        fail(f"saving a funnel answered {status} {body}")
+    status, body = call(a, "GET", f"/api/funnels?site_id={SITE}", headers=owner)
+    if [f["name"] for f in body.get("funnels", [])] != ["signup"]:
+        fail(f"a funnel saved on one collector is missing on another: {body}")
+    status, share = call(a, "POST", "/api/shares", {"site_id": SITE, "name": "board"}, owner)
+    if status != 201:
+        fail(f"creating a shared link answered {status} {share}")
+    status, _ = call(b, "GET", share["url"])
+    if status != 200:
+        fail(f"a shared link made on one collector does not open on another: {status}")
+    # Nothing secret in the catalog: tokens are kept as digests.
+    dump = subprocess.run([os.path.join(services.pg_bin(), "pg_dump"), "-h", "127.0.0.1", "-p",
+                           str(services.ports["PGPORT"]), "-U", "postgres", "--data-only", "-t", "mallard_documents",
+                           "mallard"], capture_output=True, text=True, check=True).stdout
+    for secret in (made["key"], share["url"].rsplit("/", 1)[1], cookie.split("=", 1)[1], PASSWORD):
+        if secret in dump:
+            fail("the catalog's settings hold a token or password in the clear")
+    # Revocations reach every collector.
+    status, _ = call(c, "DELETE", f"/api/keys?id={made['info']['id']}", headers=owner)
+    if status != 200:
+        fail(f"revoking the key answered {status}")
+    key_gone = until("a revoked key still opens stats on another collector after 5 s", lambda: call(
+        a, "GET", f"/api/stats/main?site_id={SITE}&period=day", headers=bearer)[0] in (401, 403))
+    status, _ = call(b, "POST", "/api/auth/logout", headers=owner)
+    if status != 200:
+        fail(f"logout answered {status}")
+    session_gone = until("a session logged out on one collector still works on another after 5 s", lambda: not call(
+        c, "GET", "/api/auth/status", headers=owner)[1].get("authenticated"))
+    print(f"  settings shared: a session, key, funnel and link made on one collector work on the others; "
+          f"a revoked key stopped working elsewhere after {key_gone:.1f} s, a logout after {session_gone:.1f} s; "
+          f"no token or password in the catalog", flush=True)
 
 
 def phase_outages(services, collectors, env):
@@ -441,6 +525,7 @@ def main():
         os.environ.update({k: v for k, v in env.items() if k.startswith("MALLARD_S3_")})
         started = time.time()
         collectors = phase_kills(binary, work, env, kills)
+        phase_settings(services, collectors)
         phase_outages(services, collectors, env)
         phase_erase(services, collectors, env)
         for c in collectors:

@@ -1,5 +1,5 @@
 //! API keys: `mm_` + 256 random bits, shown once at creation; only the
-//! SHA-256 digest is kept, in `<data>/keys.json` (0600). A key has a scope
+//! SHA-256 digest is kept, in the settings store (`keys`). A key has a scope
 //! (`read`: stats; `admin`: also keys, shares, settings and erase; `ingest`:
 //! only sending events through `POST /api/batch`) and may be limited to some
 //! sites.
@@ -56,14 +56,14 @@ impl Grant for ApiKey {
     }
 }
 
-/// The API keys, in `<data>/keys.json`.
+/// The API keys: the settings store's document `keys`.
 pub type Keys = Grants<ApiKey>;
 
 pub const PREFIX: &str = "mm_";
 
 impl Grants<ApiKey> {
-    pub fn open_keys(data_dir: &std::path::Path) -> io::Result<Keys> {
-        Grants::open(data_dir.join("keys.json"))
+    pub fn open_keys(store: &crate::store::Store) -> io::Result<Keys> {
+        Grants::open(store, "keys")
     }
 
     /// Creates a key; returns it (the only time it is seen) and its record.

@@ -1,9 +1,11 @@
 //! Dashboard login: one owner password (Argon2id, OWASP's parameters), set
 //! once by first-run setup or `MALLARD_ADMIN_PASSWORD`, kept as a salted
-//! hash in `<data>/auth.json` (0600). Sessions are 256-bit random tokens;
-//! only their SHA-256 digests live here, in memory, with an expiry. Failed
-//! logins lock out the client's IP, and all clients when failures pile up
-//! from many addresses, for `MALLARD_LOGIN_LOCKOUT`.
+//! hash in the settings store (`auth`: `<data>/auth.json`, 0600, or the
+//! shared catalog). Sessions are 256-bit random tokens; only their SHA-256
+//! digests are kept, with an expiry (in memory, or the shared catalog so any
+//! collector knows them). Failed logins lock out the client's IP, and all
+//! clients when failures pile up from many addresses, for
+//! `MALLARD_LOGIN_LOCKOUT` (counted per collector).
 
 pub mod access;
 pub mod audit;
@@ -12,15 +14,17 @@ pub mod keys;
 pub mod secret;
 pub mod shares;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, Version};
+use mallard_core::time::now_micros;
 use serde::{Deserialize, Serialize};
+
+use crate::store::{Doc, Store};
 
 /// OWASP's Argon2id recommendation: 19 MiB, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -31,6 +35,7 @@ const PER_IP_FAILURES: u32 = 5;
 /// Failed logins from all IPs within the lockout period that lock everyone.
 const GLOBAL_FAILURES: usize = 50;
 pub const MIN_PASSWORD: usize = 10;
+const ALREADY_SET: &str = "a password is already set; log in instead";
 
 #[derive(Serialize, Deserialize, Clone)]
 struct PasswordHash {
@@ -71,18 +76,20 @@ impl PasswordHash {
     }
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, Clone)]
 struct AuthFile {
     password: Option<PasswordHash>,
 }
 
 /// Why a login failed.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum LoginError {
     /// Too many failures: try again after this long.
     Locked(Duration),
     Wrong,
     NoPassword,
+    /// The session could not be stored (the shared store is unreachable).
+    Store(io::Error),
 }
 
 #[derive(Default)]
@@ -95,9 +102,9 @@ struct Lockout {
 }
 
 pub struct Auth {
-    path: PathBuf,
-    password: Mutex<Option<PasswordHash>>,
-    sessions: Mutex<HashMap<String, Instant>>,
+    password: Doc<AuthFile>,
+    /// Session digest → expiry (unix microseconds).
+    sessions: Doc<BTreeMap<String, i64>>,
     lockout: Mutex<Lockout>,
     session_ttl: Duration,
     lockout_for: Duration,
@@ -107,26 +114,17 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Opens `<data>/auth.json`; `initial` (MALLARD_ADMIN_PASSWORD) sets the
-    /// password when none exists yet.
+    /// Opens the password and sessions in `store`; `initial`
+    /// (MALLARD_ADMIN_PASSWORD) sets the password when none exists yet.
     pub fn open(
-        data_dir: &std::path::Path,
+        store: &Store,
         initial: Option<&str>,
         session_ttl: Duration,
         lockout_for: Duration,
     ) -> io::Result<Auth> {
-        let path = data_dir.join("auth.json");
-        let file: AuthFile = match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => AuthFile::default(),
-            Err(e) => return Err(e),
-        };
         let auth = Auth {
-            path,
-            password: Mutex::new(file.password),
-            sessions: Mutex::new(HashMap::new()),
+            password: store.open("auth")?,
+            sessions: store.open_volatile("sessions")?,
             lockout: Mutex::new(Lockout::default()),
             session_ttl,
             lockout_for,
@@ -157,7 +155,7 @@ impl Auth {
     }
 
     pub fn has_password(&self) -> bool {
-        self.password.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.password.read(|f| f.password.is_some())
     }
 
     /// First-run setup: only while no password exists.
@@ -165,16 +163,18 @@ impl Auth {
         if password.chars().count() < MIN_PASSWORD {
             return Err(format!("the password needs at least {MIN_PASSWORD} characters"));
         }
-        let mut current = self.password.lock().unwrap_or_else(|e| e.into_inner());
-        if current.is_some() {
-            return Err("a password is already set; log in instead".into());
+        if self.has_password() {
+            return Err(ALREADY_SET.into());
         }
         let hash = PasswordHash::new(password).map_err(|e| format!("cannot hash the password: {e}"))?;
-        let text =
-            serde_json::to_string_pretty(&AuthFile { password: Some(hash.clone()) }).map_err(|e| e.to_string())?;
-        crate::files::write_atomic(&self.path, text.as_bytes(), 0o600)
+        // Set only if still unset: another collector may have won meanwhile.
+        let set = self
+            .password
+            .update(|f| f.password.is_none() && f.password.replace(hash).is_none())
             .map_err(|e| format!("cannot save the password hash: {e}"))?;
-        *current = Some(hash);
+        if !set {
+            return Err(ALREADY_SET.into());
+        }
         // Used once: with a password set, setup is closed for good.
         self.setup_token.lock().unwrap_or_else(|e| e.into_inner()).take();
         Ok(())
@@ -186,16 +186,21 @@ impl Auth {
         if let Some(wait) = self.locked(ip, now) {
             return Err(LoginError::Locked(wait));
         }
-        let hash = self.password.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(LoginError::NoPassword)?;
+        let hash = self.password.read(|f| f.password.clone()).ok_or(LoginError::NoPassword)?;
         if !hash.verify(password) {
             self.failed(ip, now);
             return Err(LoginError::Wrong);
         }
         self.lockout.lock().unwrap_or_else(|e| e.into_inner()).ips.remove(&ip);
         let token = secret::token("").map_err(|_| LoginError::Wrong)?;
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|_, until| *until > now);
-        sessions.insert(secret::digest(&token), now + self.session_ttl);
+        let (now, ttl) = (now_micros(), i64::try_from(self.session_ttl.as_micros()).unwrap_or(i64::MAX / 2));
+        let digest = secret::digest(&token);
+        self.sessions
+            .update(|sessions| {
+                sessions.retain(|_, until| *until > now);
+                sessions.insert(digest, now.saturating_add(ttl));
+            })
+            .map_err(LoginError::Store)?;
         Ok(token)
     }
 
@@ -227,14 +232,17 @@ impl Auth {
     /// Whether `token` is a live session.
     pub fn session(&self, token: &str) -> bool {
         let digest = secret::digest(token);
-        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let now = now_micros();
         // The map lookup compares digests of random tokens: equal-prefix
         // timing reveals nothing about a token itself.
-        sessions.get(&digest).is_some_and(|until| *until > Instant::now())
+        self.sessions.find(|sessions| sessions.get(&digest).filter(|until| **until > now).copied()).is_some()
     }
 
-    pub fn logout(&self, token: &str) {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&secret::digest(token));
+    pub fn logout(&self, token: &str) -> io::Result<()> {
+        let digest = secret::digest(token);
+        self.sessions.update(|sessions| {
+            sessions.remove(&digest);
+        })
     }
 
     pub fn session_ttl(&self) -> Duration {
@@ -250,7 +258,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mallard-auth-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        Auth::open(&dir, None, Duration::from_secs(60), lockout).unwrap()
+        Auth::open(&Store::local(&dir), None, Duration::from_secs(60), lockout).unwrap()
     }
 
     #[test]
@@ -259,21 +267,21 @@ mod tests {
         // long enough that five of them fit on a busy machine.
         let a = auth("ip", Duration::from_secs(3));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(a.login(ip, "whatever-long"), Err(LoginError::NoPassword));
+        assert!(matches!(a.login(ip, "whatever-long"), Err(LoginError::NoPassword)));
         assert!(a.setup("short").is_err());
         a.setup("a long enough secret").unwrap();
         assert!(a.setup("another long secret").is_err(), "setup works once");
         let token = a.login(ip, "a long enough secret").unwrap();
         assert!(a.session(&token) && !a.session("nope"));
         for _ in 0..PER_IP_FAILURES {
-            assert_eq!(a.login(ip, "wrong password!"), Err(LoginError::Wrong));
+            assert!(matches!(a.login(ip, "wrong password!"), Err(LoginError::Wrong)));
         }
         assert!(matches!(a.login(ip, "a long enough secret"), Err(LoginError::Locked(_))), "even the right one");
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         assert!(a.login(other, "a long enough secret").is_ok(), "other IPs are not locked");
         std::thread::sleep(Duration::from_millis(3100));
         assert!(a.login(ip, "a long enough secret").is_ok(), "the lock expires");
-        a.logout(&token);
+        a.logout(&token).unwrap();
         assert!(!a.session(&token));
     }
 
@@ -284,7 +292,7 @@ mod tests {
         // A distributed guesser: a few tries from each of many addresses.
         for i in 0..GLOBAL_FAILURES {
             let ip: IpAddr = format!("198.51.100.{}", i / 2).parse().unwrap();
-            assert_eq!(a.login(ip, "guess guess guess"), Err(LoginError::Wrong));
+            assert!(matches!(a.login(ip, "guess guess guess"), Err(LoginError::Wrong)));
         }
         let fresh: IpAddr = "203.0.113.9".parse().unwrap();
         assert!(matches!(a.login(fresh, "a long enough secret"), Err(LoginError::Locked(_))));

@@ -1,6 +1,6 @@
 //! Shared links: a read-only view of one site's dashboard at
 //! `/share/<token>`, revocable. Like API keys, only the token's digest is
-//! stored (`<data>/shares.json`, 0600) and the link is shown once.
+//! stored (the settings store's `shares`) and the link is shown once.
 
 use std::io;
 
@@ -32,12 +32,12 @@ impl Grant for Share {
     }
 }
 
-/// The shared links, in `<data>/shares.json`.
+/// The shared links: the settings store's document `shares`.
 pub type Shares = Grants<Share>;
 
 impl Grants<Share> {
-    pub fn open_shares(data_dir: &std::path::Path) -> io::Result<Shares> {
-        Grants::open(data_dir.join("shares.json"))
+    pub fn open_shares(store: &crate::store::Store) -> io::Result<Shares> {
+        Grants::open(store, "shares")
     }
 
     /// A new link for `site`: its token (shown once) and its record.

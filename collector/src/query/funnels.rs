@@ -1,14 +1,14 @@
 //! Saved funnels: named funnels per site (the dashboard's goals), kept in
-//! `<data>/funnels.json` and rewritten atomically on every change.
+//! the settings store (`<data>/funnels.json`, or the shared catalog).
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use mallard_core::report::Report;
 use mallard_core::time::MICROS_PER_SECOND;
 use serde::{Deserialize, Serialize};
+
+use crate::store::{Doc, Store};
 
 /// A saved funnel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,63 +33,42 @@ impl Funnel {
     }
 }
 
-/// The store: site → funnels by name.
+/// Site → funnels by name.
+type Sites = BTreeMap<String, BTreeMap<String, Funnel>>;
+
+/// The saved funnels: the settings store's document `funnels`.
 pub struct Funnels {
-    path: PathBuf,
-    sites: Mutex<BTreeMap<String, BTreeMap<String, Funnel>>>,
+    doc: Doc<Sites>,
 }
 
 impl Funnels {
-    /// Opens (or starts) the store in `data_dir`.
-    pub fn open(data_dir: &Path) -> io::Result<Funnels> {
-        let path = data_dir.join("funnels.json");
-        let sites = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(Funnels { path, sites: Mutex::new(sites) })
+    pub fn open(store: &Store) -> io::Result<Funnels> {
+        Ok(Funnels { doc: store.open("funnels")? })
     }
 
     pub fn list(&self, site: &str) -> Vec<Funnel> {
-        let sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        sites.get(site).map(|f| f.values().cloned().collect()).unwrap_or_default()
+        self.doc.read(|sites| sites.get(site).map(|f| f.values().cloned().collect()).unwrap_or_default())
     }
 
     pub fn get(&self, site: &str, name: &str) -> Option<Funnel> {
-        let sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        sites.get(site).and_then(|f| f.get(name)).cloned()
+        self.doc.find(|sites| sites.get(site).and_then(|f| f.get(name)).cloned())
     }
 
     /// Saves (or replaces) a funnel; true when it replaced one.
     pub fn put(&self, site: &str, funnel: Funnel) -> io::Result<bool> {
-        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        let mut next = sites.clone();
-        let replaced = next.entry(site.to_string()).or_default().insert(funnel.name.clone(), funnel).is_some();
-        self.write(&next)?;
-        *sites = next;
-        Ok(replaced)
+        self.doc
+            .update(|sites| sites.entry(site.to_string()).or_default().insert(funnel.name.clone(), funnel).is_some())
     }
 
     /// Deletes a funnel; false when there was none.
     pub fn delete(&self, site: &str, name: &str) -> io::Result<bool> {
-        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        let mut next = sites.clone();
-        let Some(funnels) = next.get_mut(site) else { return Ok(false) };
-        if funnels.remove(name).is_none() {
-            return Ok(false);
-        }
-        if funnels.is_empty() {
-            next.remove(site);
-        }
-        self.write(&next)?;
-        *sites = next;
-        Ok(true)
-    }
-
-    fn write(&self, sites: &BTreeMap<String, BTreeMap<String, Funnel>>) -> io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(sites).map_err(io::Error::other)?;
-        crate::files::write_atomic(&self.path, &bytes, 0o600)
+        self.doc.update(|sites| {
+            let Some(funnels) = sites.get_mut(site) else { return false };
+            let removed = funnels.remove(name).is_some();
+            if funnels.is_empty() {
+                sites.remove(site);
+            }
+            removed
+        })
     }
 }

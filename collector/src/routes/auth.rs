@@ -102,6 +102,18 @@ pub fn login(app: &App, request: &Request, body: &[u8]) -> Reply {
             http::error(429, &format!("too many failed logins; try again in {secs} s"))
                 .with_header(header("Retry-After", &secs.to_string()))
         }
+        Err(LoginError::Store(e)) => store_error(&e, "could not start the session"),
+    }
+}
+
+/// A settings store that cannot save: `503` while the shared one is
+/// unreachable (try again), `500` otherwise.
+pub fn store_error(e: &std::io::Error, what: &str) -> Reply {
+    crate::log::error(what, &[("error", e)]);
+    if crate::store::is_unavailable(e) {
+        http::error(503, &format!("{what}: {e}; try again shortly")).with_header(header("Retry-After", "5"))
+    } else {
+        http::error(500, &format!("{what}; see the collector's log"))
     }
 }
 
@@ -110,7 +122,9 @@ pub fn logout(app: &App, request: &Request) -> Reply {
         if let Err(r) = same_origin(app, request) {
             return r;
         }
-        app.auth.logout(token);
+        if let Err(e) = app.auth.logout(token) {
+            return store_error(&e, "could not end the session");
+        }
     }
     http::json(200, &json!({"authenticated": false})).with_header(cookie(app, "", 0))
 }

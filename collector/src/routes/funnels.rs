@@ -70,10 +70,7 @@ pub fn put(app: &App, query: &str, body: &[u8]) -> Reply {
     }
     match app.funnels.put(&site, funnel.clone()) {
         Ok(replaced) => http::json(if replaced { 200 } else { 201 }, &json!({"site_id": site, "funnel": funnel})),
-        Err(e) => {
-            crate::log::error("could not save funnels", &[("error", &e)]);
-            http::error(500, "could not save the funnel; see the collector's log")
-        }
+        Err(e) => super::auth::store_error(&e, "could not save the funnel"),
     }
 }
 
@@ -87,9 +84,6 @@ pub fn delete(app: &App, query: &str) -> Reply {
     match app.funnels.delete(&site, name) {
         Ok(true) => http::reply(204, "application/json", Vec::new()),
         Ok(false) => http::error(404, &format!("no saved funnel {name:?} for {site}")),
-        Err(e) => {
-            crate::log::error("could not save funnels", &[("error", &e)]);
-            http::error(500, "could not delete the funnel; see the collector's log")
-        }
+        Err(e) => super::auth::store_error(&e, "could not delete the funnel"),
     }
 }

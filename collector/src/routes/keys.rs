@@ -41,10 +41,7 @@ pub fn post(app: &App, body: &[u8]) -> Reply {
     };
     match app.keys.create(name, scope, sites) {
         Ok((token, key)) => http::json(201, &json!({"key": token, "info": key})),
-        Err(e) => {
-            crate::log::error("could not save API keys", &[("error", &e)]);
-            http::error(500, "could not save the key; see the collector's log")
-        }
+        Err(e) => super::auth::store_error(&e, "could not save the key"),
     }
 }
 
@@ -54,9 +51,6 @@ pub fn delete(app: &App, query: &str) -> Reply {
     match app.keys.revoke(id) {
         Ok(true) => http::json(200, &json!({"revoked": id})),
         Ok(false) => http::error(404, &format!("no API key with id {id:?}")),
-        Err(e) => {
-            crate::log::error("could not save API keys", &[("error", &e)]);
-            http::error(500, "could not revoke the key; see the collector's log")
-        }
+        Err(e) => super::auth::store_error(&e, "could not revoke the key"),
     }
 }

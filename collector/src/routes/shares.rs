@@ -23,10 +23,7 @@ pub fn post(app: &App, body: &[u8]) -> Reply {
     let name = v["name"].as_str().unwrap_or("shared link").trim().chars().take(100).collect::<String>();
     match app.shares.create(&site, &name) {
         Ok((token, share)) => http::json(201, &json!({"url": format!("/share/{token}"), "share": share})),
-        Err(e) => {
-            crate::log::error("could not save shared links", &[("error", &e)]);
-            http::error(500, "could not save the shared link; see the collector's log")
-        }
+        Err(e) => super::auth::store_error(&e, "could not save the shared link"),
     }
 }
 
@@ -36,10 +33,7 @@ pub fn delete(app: &App, query: &str) -> Reply {
     match app.shares.revoke(id) {
         Ok(true) => http::json(200, &json!({"revoked": id})),
         Ok(false) => http::error(404, &format!("no shared link with id {id:?}")),
-        Err(e) => {
-            crate::log::error("could not save shared links", &[("error", &e)]);
-            http::error(500, "could not revoke the shared link; see the collector's log")
-        }
+        Err(e) => super::auth::store_error(&e, "could not revoke the shared link"),
     }
 }
 
