@@ -56,6 +56,14 @@ pub fn parse_hot_file_name(name: &str) -> Option<(u64, u32)> {
     Some((u64::from_str_radix(seq, 16).ok()?, u32::from_str_radix(part, 16).ok()?))
 }
 
+/// The `(site, date)` of a path inside a partition (`…/site=<s>/date=<d>/<file>`,
+/// a lake folder's or a DuckLake's), if it is in one.
+pub fn partition_of(path: &str) -> Option<(&str, &str)> {
+    let mut parts = path.rsplitn(4, ['/', '\\']);
+    let (_, date_dir, site_dir) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((site_dir.strip_prefix("site=")?, date_dir.strip_prefix("date=")?))
+}
+
 /// The rollup files written beside a partition's single, compacted lake
 /// file `<from>-<to>.parquet`: per-visit rows (`<from>-<to>.visits`) and
 /// per-page-and-visitor rows (`<from>-<to>.pages`), both Parquet. They are
@@ -267,5 +275,16 @@ mod tests {
         for bad in ["", "../etc", "a/b", "Example.com", "a..b", ".a", "a.", "a b", "a\\b", "a:80", "é.com"] {
             assert!(!valid_site(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_partition_of_a_path() {
+        assert_eq!(
+            partition_of("s3://b/events/site=a.example/date=2026-10-01/x.parquet"),
+            Some(("a.example", "2026-10-01"))
+        );
+        assert_eq!(partition_of("/lake/site=a/date=2026-10-01/0001.parquet"), Some(("a", "2026-10-01")));
+        assert_eq!(partition_of("/lake/a/2026-10-01/x.parquet"), None);
+        assert_eq!(partition_of("x.parquet"), None);
     }
 }

@@ -406,6 +406,56 @@ pub struct Table {
     /// committed segment is skipped in the same snapshot the events are
     /// read in, so no event is counted twice or missed as it commits.
     pub hot_of: Option<(String, String)>,
+    /// The maintainer's rollups that are valid for some days of the scope's
+    /// site (read in the same snapshot as `events`).
+    pub rollups: Option<TableRollups>,
+}
+
+/// Rollup tables of a shared lake (`visit_rollups`, `page_rollups`: the
+/// rows of `sql/visit_rows.sql` and `sql/page_rows.sql` per site and day,
+/// with `site`, `date` and `files` added) and the days they stand for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableRollups {
+    pub visits: String,
+    pub pages: String,
+    pub site: String,
+    pub dates: Vec<crate::time::Date>,
+}
+
+impl TableRollups {
+    /// `date IN (…)` of the days the rollups stand for.
+    fn dates_sql(&self) -> String {
+        let list: Vec<String> = self.dates.iter().map(|d| format!("DATE '{d}'")).collect();
+        format!("date IN ({})", list.join(", "))
+    }
+
+    fn scan(&self, table: &str) -> String {
+        format!(
+            "SELECT * EXCLUDE (site, date, files) FROM {table} WHERE site = '{}' AND {}",
+            self.site.replace('\'', "''"),
+            self.dates_sql()
+        )
+    }
+}
+
+/// The rollup tables' extra columns, after the rollup rows' own: the
+/// partition and the fingerprint of the event files the rows stand for.
+pub const ROLLUP_TABLE_COLUMNS: &str = "site, date, files";
+
+/// A fingerprint of a partition's event files (`data file|delete file`
+/// each, in any order): rollups made from other files do not match it.
+pub fn files_fingerprint(files: &[String]) -> String {
+    let mut sorted: Vec<&String> = files.iter().collect();
+    sorted.sort();
+    // FNV-1a, 64 bits: a change detector for file names, not a secret.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in sorted {
+        for b in f.bytes().chain(std::iter::once(b'\n')) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}-{}", files.len())
 }
 
 impl Source {
@@ -435,11 +485,13 @@ fn file_list(files: &[String]) -> String {
 /// The rollup SQL for one compacted lake file: `(visits, pages)` SELECTs
 /// whose rows the compactor writes beside it (see `sql/visit_rows.sql`).
 pub fn rollup_sql(file: &str, columns: &[String]) -> (String, String) {
-    let events = format!(
-        "(SELECT {} FROM read_parquet({}, hive_partitioning = false))",
-        lake_columns(columns),
-        file_list(&[file.to_string()])
-    );
+    rollup_sql_of(&format!("read_parquet({}, hive_partitioning = false)", file_list(&[file.to_string()])), columns)
+}
+
+/// The rollup SQL over `relation` (a table or table function with the lake
+/// columns `columns`, already cut to one site and day).
+pub fn rollup_sql_of(relation: &str, columns: &[String]) -> (String, String) {
+    let events = format!("(SELECT {} FROM {relation})", lake_columns(columns));
     (visit_rows(&events), fill(&body(PAGE_ROWS), &BTreeMap::from([("events", events)])))
 }
 
@@ -513,7 +565,10 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         ("", "")
     };
     let (from_date, to_date) = scope.partition_dates();
-    let relation = |files: &[String]| {
+    let table_rollups = source.table.as_ref().and_then(|t| t.rollups.as_ref()).filter(|r| !r.dates.is_empty());
+    // `files` of the partitions to read as events, and with a shared lake
+    // its events, but for the days its rollups stand for when `rolled_up`.
+    let relation = |files: &[String], rolled_up: bool| {
         let mut parts = Vec::new();
         if let Some(table) = &source.table {
             // Partition pruning: DuckLake skips the files of other sites and days.
@@ -523,6 +578,9 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             }];
             wheres.extend(from_date.map(|d| format!("date >= DATE '{d}'")));
             wheres.extend(to_date.map(|d| format!("date <= DATE '{d}'")));
+            if let (true, Some(r)) = (rolled_up, table_rollups) {
+                wheres.push(format!("NOT {}", r.dates_sql()));
+            }
             parts.push(format!(
                 "SELECT {}{file} FROM {} WHERE {}",
                 lake_columns(&source.columns),
@@ -557,7 +615,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             format!("({})", parts.join(" UNION ALL "))
         }
     };
-    v.insert("source", relation(files));
+    v.insert("source", relation(files, rollups));
     v.insert(
         "site",
         match &scope.site {
@@ -608,7 +666,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         && !rollups
         && scope.site.is_some()
         && whole_utc_days(scope)
-        && source.partitions.iter().any(|p| p.rollup.is_some());
+        && (source.partitions.iter().any(|p| p.rollup.is_some()) || table_rollups.is_some());
     v.insert(
         "visit_filter",
         if visit_conditions.is_empty() {
@@ -647,11 +705,14 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         let fresh = if rollups {
             "scope".to_string()
         } else {
-            format!("(SELECT * FROM {} WHERE {} AND {})", relation(&source.files(true)), v["site"], v["range"])
+            format!("(SELECT * FROM {} WHERE {} AND {})", relation(&source.files(true), true), v["site"], v["range"])
         };
         let mut visits = vec![visit_rows(&fresh)];
         if !rollup_files.is_empty() {
             visits.insert(0, scan(rollup_files.iter().map(|(v, _)| v.clone()).collect()));
+        }
+        if let Some(r) = table_rollups {
+            visits.insert(0, r.scan(&r.visits));
         }
         v.insert("visit_row_sources", visits.join("\nUNION ALL\n"));
         v.insert("visit_conditions", visit_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
@@ -660,6 +721,9 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         let mut pages = vec![fill(&body(PAGE_ROWS), &BTreeMap::from([("events", "scope".to_string())]))];
         if !rollup_files.is_empty() {
             pages.insert(0, scan(rollup_files.iter().map(|(_, p)| p.clone()).collect()));
+        }
+        if let Some(r) = table_rollups {
+            pages.insert(0, r.scan(&r.pages));
         }
         v.insert("page_row_sources", pages.join("\nUNION ALL\n"));
         v.insert("visits_ctes", format!("{}, {}", body(SCOPE), body(MERGED_VISITS)));
@@ -863,6 +927,49 @@ mod tests {
         assert!(!q.sql.contains("FROM visit_rows") && !q.sql.contains("'a.v'"), "{}", q.sql);
         let q = build(&browser, &scope_with(&["event:page == /"]), &src("a.parquet")).unwrap();
         assert!(q.sql.contains("visit_attributes AS (") && !q.sql.contains("FROM visit_rows"), "{}", q.sql);
+    }
+
+    #[test]
+    fn a_shared_lakes_valid_rollups_stand_for_their_days_and_the_rest_is_read_as_events() {
+        let day = Date::parse("2026-11-03").unwrap();
+        let table = Table {
+            events: "l.events AT (VERSION => 7)".into(),
+            hot_of: None,
+            rollups: Some(TableRollups {
+                visits: "l.visit_rollups AT (VERSION => 7)".into(),
+                pages: "l.page_rollups AT (VERSION => 7)".into(),
+                site: "example.com".into(),
+                dates: vec![day],
+            }),
+        };
+        let source = Source { partitions: vec![], columns: vec!["site".into(), "ts".into()], table: Some(table) };
+        let q = build(&Report::Metrics, &scope(), &source).unwrap();
+        assert!(
+            q.sql.contains(
+                "SELECT * EXCLUDE (site, date, files) FROM l.visit_rollups AT (VERSION => 7) \
+                 WHERE site = 'example.com' AND date IN (DATE '2026-11-03')"
+            ),
+            "{}",
+            q.sql
+        );
+        assert!(q.sql.contains("FROM l.events AT (VERSION => 7) WHERE site = 'example.com'"), "{}", q.sql);
+        assert!(q.sql.contains("AND NOT date IN (DATE '2026-11-03')"), "the rolled-up day is not read twice");
+        let pages = Report::Breakdown { dimension: Dimension::parse("event:page").unwrap(), top: None };
+        assert!(build(&pages, &scope(), &source).unwrap().sql.contains("FROM l.page_rollups AT (VERSION => 7)"));
+        // Event filters need the events themselves: no rollups at all.
+        let q = build(&Report::Metrics, &scope_with(&["event:page == /"]), &source).unwrap();
+        assert!(!q.sql.contains("visit_rollups") && !q.sql.contains("NOT date IN"), "{}", q.sql);
+    }
+
+    #[test]
+    fn the_files_fingerprint_ignores_order_and_sees_any_change() {
+        let a =
+            ["s3://l/site=a/date=2026-11-03/x.parquet|".to_string(), "s3://l/site=a/date=2026-11-03/y.parquet|".into()];
+        let b = [a[1].clone(), a[0].clone()];
+        assert_eq!(files_fingerprint(&a), files_fingerprint(&b));
+        let deleted = [a[0].clone(), "s3://l/site=a/date=2026-11-03/y.parquet|s3://l/d.parquet".into()];
+        assert_ne!(files_fingerprint(&a), files_fingerprint(&deleted));
+        assert_ne!(files_fingerprint(&a), files_fingerprint(&a[..1]));
     }
 
     fn scope_with(filters: &[&str]) -> Scope {

@@ -6,10 +6,12 @@
 //! reads. DuckDB's `ducklake`, `postgres_scanner` and `httpfs` extensions load
 //! from the host's extension directory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use mallard_core::report::{Query, Table};
+use mallard_core::lake;
+use mallard_core::report::{self, Param, Query, Scope, Table, TableRollups};
+use mallard_core::time::Date;
 
 use crate::ffi::Connection;
 
@@ -71,12 +73,19 @@ pub fn attach(con: &Connection, lake: &str) -> Result<String, String> {
     Ok(alias)
 }
 
-/// The events table of an attached lake (and its commits table, for a
-/// collector's hot files), and the table's columns.
-pub fn table(con: &Connection, alias: &str, collector: Option<&str>) -> Result<(Table, Vec<String>), String> {
-    let events = format!("{alias}.events");
+/// The events table of an attached lake, pinned to its newest snapshot (and
+/// its commits table, for a collector's hot files), the table's columns, and
+/// the maintainer's rollups valid in that snapshot for the scope's days
+/// (but for `hot_dates`, which a collector's hot files still add to).
+pub fn table(
+    con: &Connection,
+    alias: &str,
+    collector: Option<&str>,
+    scope: &Scope,
+    hot_dates: &HashSet<String>,
+) -> Result<(Table, Vec<String>), String> {
     let columns: Vec<String> = con
-        .query_strings(&Query { sql: format!("SELECT column_name FROM (DESCRIBE {events})"), params: vec![] })
+        .query_strings(&Query { sql: format!("SELECT column_name FROM (DESCRIBE {alias}.events)"), params: vec![] })
         .map_err(|e| {
             if e.contains("Catalog Error") {
                 format!("the shared lake has no events table yet ({e})")
@@ -87,15 +96,97 @@ pub fn table(con: &Connection, alias: &str, collector: Option<&str>) -> Result<(
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())
         .collect();
-    let hot_of = collector.map(|c| (format!("{alias}.mallard_commits"), c.to_string()));
-    Ok((Table { events, hot_of }, columns))
+    // One snapshot for everything the query reads: events, commits, rollups.
+    let snapshot = first(con, &format!("SELECT CAST(max(snapshot_id) AS VARCHAR) FROM ducklake_snapshots({})", quote(alias)))?
+        .ok_or("the shared lake has no snapshot")?;
+    let at = format!("AT (VERSION => {snapshot})");
+    let hot_of = collector.map(|c| (format!("{alias}.mallard_commits {at}"), c.to_string()));
+    let rollups = match (&scope.site, scope.start, scope.end) {
+        (Some(site), Some(start), Some(end)) => rollups(con, alias, &snapshot, site, start, end, hot_dates)?,
+        _ => None,
+    };
+    Ok((Table { events: format!("{alias}.events {at}"), hot_of, rollups }, columns))
+}
+
+fn first(con: &Connection, sql: &str) -> Result<Option<String>, String> {
+    let rows = con.query_strings(&Query { sql: sql.into(), params: vec![] })?;
+    Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()))
+}
+
+/// The days of `site` in `start..=end` whose rollup rows were made from
+/// exactly the event files the snapshot has.
+fn rollups(
+    con: &Connection,
+    alias: &str,
+    snapshot: &str,
+    site: &str,
+    start: Date,
+    end: Date,
+    hot_dates: &HashSet<String>,
+) -> Result<Option<TableRollups>, String> {
+    let at = format!("AT (VERSION => {snapshot})");
+    let stored = match con.query_strings(&Query {
+        sql: format!(
+            "SELECT DISTINCT CAST(date AS VARCHAR), files FROM {alias}.visit_rollups {at} \
+             WHERE site = $site AND date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)"
+        ),
+        params: vec![
+            ("site".into(), Param::Varchar(site.into())),
+            ("start".into(), Param::Varchar(start.to_string())),
+            ("end".into(), Param::Varchar(end.to_string())),
+        ],
+    }) {
+        Ok(rows) => rows,
+        // No rollups yet (no maintainer pass since the lake was made).
+        Err(e) if e.contains("does not exist") || e.contains("Catalog Error") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let listing = con.query_strings(&Query {
+        sql: format!(
+            "SELECT data_file, data_file || '|' || coalesce(delete_file, '') FROM ducklake_list_files({}, 'events', snapshot_version => {snapshot})",
+            quote(alias)
+        ),
+        params: vec![],
+    })?;
+    let mut files: HashMap<String, Vec<String>> = HashMap::new();
+    for row in listing {
+        let mut cells = row.into_iter();
+        let (Some(Some(data)), Some(Some(file))) = (cells.next(), cells.next()) else { continue };
+        if let Some((s, d)) = lake::partition_of(&data)
+            && s == site
+            && Date::parse(d).is_some_and(|day| start <= day && day <= end)
+        {
+            let d = d.to_string();
+            files.entry(d).or_default().push(file);
+        }
+    }
+    let mut dates = Vec::new();
+    for row in stored {
+        let mut cells = row.into_iter();
+        let (Some(Some(day)), Some(Some(fingerprint))) = (cells.next(), cells.next()) else { continue };
+        let current = files.get(&day).map(|f| report::files_fingerprint(f));
+        if current.as_deref() == Some(fingerprint.as_str()) && !hot_dates.contains(&day) {
+            dates.extend(Date::parse(&day));
+        }
+    }
+    dates.sort();
+    dates.dedup();
+    Ok((!dates.is_empty()).then(|| TableRollups {
+        visits: format!("{alias}.visit_rollups {at}"),
+        pages: format!("{alias}.page_rollups {at}"),
+        site: site.to_string(),
+        dates,
+    }))
 }
 
 /// The segments `collector` has committed to the attached lake.
 pub fn committed(con: &Connection, alias: &str, collector: &str) -> Result<std::collections::HashSet<u64>, String> {
     let rows = con.query_strings(&Query {
         sql: format!("SELECT CAST(seq AS VARCHAR) FROM {alias}.mallard_commits WHERE collector = $collector"),
-        params: vec![("collector".into(), mallard_core::report::Param::Varchar(collector.to_string()))],
+        params: vec![("collector".into(), Param::Varchar(collector.to_string()))],
     })?;
     Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()?.parse().ok()).collect())
 }

@@ -142,7 +142,6 @@ fn dated_scope(args: &Args) -> Result<(Lake, Scope), String> {
 fn source(con: &Connection, lake: &Lake, scope: &Scope) -> Result<Source, String> {
     if crate::ducklake::is_shared(&lake.path) {
         let alias = crate::ducklake::attach(con, &lake.path)?;
-        let (table, columns) = crate::ducklake::table(con, &alias, lake.hot.as_ref().map(|(_, c)| c.as_str()))?;
         let mut source = match &lake.hot {
             Some((folder, collector)) if std::path::Path::new(folder).is_dir() => {
                 let mut hot = files(con, folder, scope)?;
@@ -161,6 +160,15 @@ fn source(con: &Connection, lake: &Lake, scope: &Scope) -> Result<Source, String
             }
             _ => Source::default(),
         };
+        // Days a collector's hot files still add to are read as events.
+        let hot_dates = source
+            .partitions
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter_map(|f| lake::partition_of(f).map(|(_, d)| d.to_string()))
+            .collect();
+        let collector = lake.hot.as_ref().map(|(_, c)| c.as_str());
+        let (table, columns) = crate::ducklake::table(con, &alias, collector, scope, &hot_dates)?;
         source.columns = columns;
         source.table = Some(table);
         return Ok(source);

@@ -91,6 +91,26 @@ def ingest(collector, n, env, label):
     return total
 
 
+def session_store(services, shared):
+    """The alternative to assigning visits where all events meet: a shared
+    session store, one PostgreSQL upsert per event (pgbench, 64 clients, as
+    many as wrk's connections), durable and not."""
+    pg = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(services.ports["PGPORT"]), PGUSER="postgres",
+              PGDATABASE="mallard")
+    psql = [os.path.join(services.pg_bin(), "psql"), "-qAtc"]
+    subprocess.run(psql + ["CREATE TABLE IF NOT EXISTS mallard_visits (visitor bigint PRIMARY KEY, visit bigint, "
+                           "last_ts bigint)"], env=pg, check=True)
+    for sync in ("on", "off"):
+        out = subprocess.run([os.path.join(services.pg_bin(), "pgbench"), "-n", "-c64", "-j2", f"-T{SECONDS}",
+                              "-f", os.path.join(HERE, "session_store.sql")],
+                             env=dict(pg, PGOPTIONS=f"-c synchronous_commit={sync}"),
+                             capture_output=True, text=True, check=True).stdout
+        tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+        print(f"  shared session store instead (1 PostgreSQL upsert per event, synchronous_commit={sync:3}): "
+              f"{tps:6.0f} events/s at most = {tps / shared:.2f}x the shared-lake ingest above", flush=True)
+    subprocess.run(psql + ["DROP TABLE mallard_visits"], env=pg, check=True)
+
+
 def main():
     collector, bench_dir, extension = sys.argv[1], sys.argv[2], sys.argv[3]
     work = tempfile.mkdtemp(prefix="mallard-bench-shared-")
@@ -107,6 +127,7 @@ def main():
         shared = ingest(collector, 1, env, "1 collector, shared lake (DuckLake)")
         three = ingest(collector, 3, env, "3 collectors together, shared lake")
         print(f"  shared / local: {shared / local:.2f}x;  3 collectors / 1 on the shared lake: {three / shared:.2f}x")
+        session_store(services, shared)
 
         # The 10M-event bench lake copied into the shared lake, through the
         # extension's reader (its visibility rule), sorted like a flush.
@@ -127,6 +148,29 @@ def main():
         con.close()
         print(f"  bench lake copied into the shared lake: {rows} events, {files} files, {time.time() - started:.0f} s",
               flush=True)
+        # A collector's maintainer rolls the closed days up, as it would have
+        # day by day, before the dashboard is timed.
+        started = time.time()
+        prep = tempfile.mkdtemp(prefix="mallard-bench-scaleout-")
+        proc, _ = start(collector, prep, env)
+        con = lake(env)
+        days = con.execute("SELECT count(DISTINCT date) FROM lake.events WHERE site = 'bench.example' "
+                           "AND date < current_date").fetchone()[0]
+        while True:
+            con = lake(env)
+            try:
+                rolled = con.execute("SELECT count(DISTINCT date) FROM lake.visit_rollups "
+                                     "WHERE site = 'bench.example'").fetchone()[0]
+            except duckdb.Error:
+                rolled = 0
+            con.close()
+            if rolled >= days:
+                break
+            time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=300)
+        shutil.rmtree(prep, ignore_errors=True)
+        print(f"  the maintainer rolled up its {days} closed days in {time.time() - started:.0f} s", flush=True)
         render = os.path.join(HERE, "dashboard.mjs")
         node = {"CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")}
         subprocess.run(["node", render, collector, bench_dir, "10M events, local folder lake"],

@@ -19,6 +19,7 @@ DuckDB), WEED (the SeaweedFS binary), MALLARD_EXT (the built extension).
 """
 
 import atexit
+import datetime
 import glob
 import http.client
 import json
@@ -214,7 +215,9 @@ def wait_flushed(collectors, timeout=180):
 
 
 def lake_ids(con):
-    return dict(con.execute("SELECT props['id'], count(*) FROM lake.events WHERE site = ? GROUP BY 1", [SITE]).fetchall())
+    # Events sent by the test carry an id (the rollup fixture's do not).
+    return dict(con.execute("SELECT props['id'], count(*) FROM lake.events WHERE site = ? AND props['id'] IS NOT NULL "
+                            "GROUP BY 1", [SITE]).fetchall())
 
 
 def check_once(con, acked, what):
@@ -404,6 +407,122 @@ def phase_settings(services, collectors):
           f"no token or password in the catalog", flush=True)
 
 
+ROLLUP_PROBE = r"""
+import json, os, sys, duckdb
+con = duckdb.connect(config={"extension_directory": os.environ["MALLARD_DUCKDB_EXTENSIONS"],
+                             "allow_unsigned_extensions": "true"})
+con.execute(f"LOAD '{os.environ['MALLARD_EXT']}'")
+lake, site, start, end = sys.argv[1:5]
+out = {}
+for name, sql in [
+        ("metrics", "SELECT * FROM mallard_metrics(?, ?, CAST(? AS DATE), CAST(? AS DATE))"),
+        ("timeseries", "SELECT * FROM mallard_timeseries(?, ?, CAST(? AS DATE), CAST(? AS DATE)) ORDER BY 1"),
+        ("sources", "SELECT * FROM mallard_breakdown(?, ?, CAST(? AS DATE), CAST(? AS DATE), 'visit:source') ORDER BY ALL"),
+        ("pages", "SELECT * FROM mallard_breakdown(?, ?, CAST(? AS DATE), CAST(? AS DATE), 'event:page') ORDER BY ALL"),
+        ("countries", "SELECT * FROM mallard_breakdown(?, ?, CAST(? AS DATE), CAST(? AS DATE), 'visit:country', "
+                      "filters := ['visit:source == Google']) ORDER BY ALL")]:
+    out[name] = [[str(v) for v in row] for row in con.execute(sql, [lake, site, start, end]).fetchall()]
+print(json.dumps(out))
+"""
+
+
+def probe(lake_arg, first, last):
+    """The reports over `lake_arg` from a fresh DuckDB process (whose SQL
+    MALLARD_DEBUG_SQL prints): (results, whether they read the rollups)."""
+    run = subprocess.run([sys.executable, "-c", ROLLUP_PROBE, lake_arg, SITE, str(first), str(last)],
+                         env=dict(os.environ, MALLARD_DEBUG_SQL="1"), capture_output=True, text=True)
+    if run.returncode != 0:
+        fail(f"reports over {lake_arg[:40]} failed: {run.stderr[-800:]}")
+    return json.loads(run.stdout), ".visit_rollups AT (VERSION" in run.stderr
+
+
+def phase_rollups(work, env, collector):
+    """Closed days get rollups from the maintainer, and the reports read
+    them: their numbers equal plain SQL, and the same reports over a folder
+    lake of the same rows (read raw). An erase of a day leaves no copy of
+    its events or its rollups, live or old."""
+    rng = random.Random(7)
+    today = datetime.date.today()
+    first, last = today - datetime.timedelta(days=12), today - datetime.timedelta(days=10)
+    rows = []
+    visit = 10_000
+    for v in range(1, 301):
+        day = first + datetime.timedelta(days=rng.randrange(3))
+        for _ in range(rng.randint(1, 3)):
+            visit += 1
+            # Some visits run across midnight (into the next fixture day).
+            hour = 23 if rng.random() < 0.1 and day < last else rng.randrange(22)
+            t = datetime.datetime.combine(day, datetime.time(hour, rng.randrange(60)))
+            source = rng.choice(["Google", "Direct", "Twitter", None])
+            country = rng.choice(["DE", "FR", "US"])
+            for k in range(rng.randint(1, 6)):
+                name = "pageview" if k == 0 or rng.random() < 0.7 else rng.choice(["engagement", "Signup"])
+                rows.append((t, v, visit, name, f"/p{rng.randrange(5)}", source, country,
+                             rng.randrange(1000, 60000) if name == "engagement" else None))
+                t += datetime.timedelta(minutes=rng.randint(1, 20))
+            day = t.date() if t.date() <= last else day
+    mem = duckdb.connect()
+    mem.execute("CREATE TABLE f (ts TIMESTAMP, visitor_id UBIGINT, visit_id UBIGINT, name VARCHAR, pathname VARCHAR, "
+                "referrer_source VARCHAR, country VARCHAR, engaged_ms UINTEGER)")
+    mem.executemany("INSERT INTO f VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    mem.execute(f"CREATE TABLE fixture AS SELECT '{SITE}' AS site, CAST(ts AS DATE) AS date, 'shared.example' AS hostname, "
+                "true AS interactive, * FROM f WHERE CAST(ts AS DATE) <= ?", [last])
+    folder = os.path.join(work, "folder-lake")
+    mem.execute(f"COPY fixture TO '{folder}' (FORMAT parquet, PARTITION_BY (site, date), WRITE_PARTITION_COLUMNS true)")
+    con = lake(env)
+    con.execute("DETACH lake")
+    con.execute(f"ATTACH '{env['MALLARD_LAKE']}' AS lake (DATA_PATH '{env['MALLARD_LAKE_DATA_PATH']}')")
+    con.execute(f"INSERT INTO lake.events BY NAME SELECT * FROM read_parquet('{folder}/*/*/*.parquet', "
+                "hive_partitioning = false)")
+    con.close()
+    # The maintainer's next passes roll the three days up.
+    deadline = time.time() + 120
+    while True:
+        used = probe(env["MALLARD_LAKE"], first, last)
+        if used[1]:
+            break
+        if time.time() > deadline:
+            fail("no rollups of closed days were used within 120 s of their events landing")
+        time.sleep(3)
+    shared, _ = used
+    raw, raw_used = probe(folder, first, last)
+    if raw_used:
+        fail("the folder lake's raw rows were read as rollups")
+    want = mem.execute("""SELECT count(DISTINCT visitor_id), count(DISTINCT visit_id) FILTER (name <> 'engagement'),
+                          count(*) FILTER (name = 'pageview') FROM fixture""").fetchone()
+    got = shared["metrics"][0]
+    if [int(got[0]), int(got[1]), int(got[2])] != list(want):
+        fail(f"metrics over the rollups: visitors, visits, pageviews {got[:3]}, plain SQL {want}")
+    for name in shared:
+        if shared[name] != raw[name]:
+            fail(f"{name} over the rollups differs from the same report over the raw rows:\n"
+                 f"{shared[name][:5]}\n{raw[name][:5]}")
+    # Erasing the first day removes its rollups too, with every old copy.
+    cookie = login(collector)
+    status, body = call(collector, "DELETE", f"/api/admin/erase?site_id={SITE}&from={first}&to={first}",
+                        headers={"Cookie": cookie})
+    if status != 200:
+        fail(f"erasing a rolled-up day answered {status} {body}")
+    deadline = time.time() + 120
+    while True:
+        con = lake(env)
+        left = con.execute("""SELECT (SELECT count(*) FROM lake.events WHERE site = $1 AND date = $2)
+                                     + (SELECT count(*) FROM lake.visit_rollups WHERE site = $1 AND date = $2)
+                                     + (SELECT count(*) FROM lake.page_rollups WHERE site = $1 AND date = $2)""",
+                           [SITE, first]).fetchone()[0]
+        objects = [r[0] for r in con.execute("SELECT file FROM glob('s3://lake/**')").fetchall()
+                   if f"date={first}" in r[0]]
+        con.close()
+        if left == 0 and not objects:
+            break
+        if time.time() > deadline:
+            fail(f"120 s after erasing {first}: {left} rows of it (events and rollups), S3 objects {objects[:3]}")
+        time.sleep(3)
+    print(f"  rollups of closed days ({first} to {last}, {len(rows)} events): the reports read them; visitors, "
+          f"visits, pageviews {tuple(want)} = plain SQL; metrics, time series and 3 breakdowns = the same "
+          f"reports over the raw rows; an erase of {first} left no row, rollup or S3 object of it", flush=True)
+
+
 def phase_outages(services, collectors, env):
     cookie = login(collectors[0])
     with Load(collectors, 'outages') as load:
@@ -526,6 +645,7 @@ def main():
         started = time.time()
         collectors = phase_kills(binary, work, env, kills)
         phase_settings(services, collectors)
+        phase_rollups(work, env, collectors[0])
         phase_outages(services, collectors, env)
         phase_erase(services, collectors, env)
         for c in collectors:

@@ -2,13 +2,16 @@
 //! PostgreSQL advisory lock; any other takes over when it dies) makes visit
 //! ids right where all collectors' events meet, then compacts: flushes
 //! inlined rows, merges small files, expires old snapshots and deletes the
-//! files no snapshot needs any more.
+//! files no snapshot needs any more; then rolls up the closed days.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
+use mallard_core::event::LAKE_COLUMNS;
 use mallard_core::time::{Date, now_micros};
 
 use super::catalog::MaintainerLock;
@@ -26,6 +29,8 @@ pub struct Pass {
     /// Rows of recent erases that reached the lake after the erase (from a
     /// collector that had not heard of it yet).
     pub erased: u64,
+    /// Days whose rollups were made (again).
+    pub rolled_up: usize,
 }
 
 /// Applies the last day's erases again: a collector may have committed a
@@ -97,6 +102,141 @@ pub fn prune_commits(shared: &Shared) -> Result<usize, SharedError> {
             )?)
         })
     })
+}
+
+/// The rollup tables (`visit_rollups`, `page_rollups`): per site and UTC
+/// day, the rows of `sql/visit_rows.sql` and `sql/page_rows.sql`, and the
+/// fingerprint of the event files they were made from. Readers use a day's
+/// rows only while its files still match, so a late event, a visit pass or
+/// an erase never makes a number stale; the next pass makes them again.
+const ROLLUP_TABLES: [&str; 2] = ["visit_rollups", "page_rollups"];
+
+/// Makes the rollups of every closed day (before today, UTC) whose files
+/// changed since, and drops those of days that are gone. Returns the days
+/// rolled up.
+pub fn roll_up(shared: &Shared) -> Result<usize, SharedError> {
+    let columns: Vec<String> = LAKE_COLUMNS.iter().map(|c| c.name.to_string()).collect();
+    let today = Date::of_micros(now_micros()).to_string();
+    let (snapshot, current, stored) = shared.with(|con| {
+        ensure_rollup_tables(con, &columns)?;
+        let snapshot: i64 =
+            con.query_row("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')", [], |r| r.get(0))?;
+        let mut current: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        let mut stmt = con.prepare(&format!(
+            "SELECT data_file, data_file || '|' || coalesce(delete_file, '') \
+             FROM ducklake_list_files('lake', 'events', snapshot_version => {snapshot})"
+        ))?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (data, file) = row?;
+            if let Some((site, date)) = mallard_core::lake::partition_of(&data)
+                && date < today.as_str()
+            {
+                current.entry((site.to_string(), date.to_string())).or_default().push(file);
+            }
+        }
+        let mut stmt = con.prepare(&format!(
+            "SELECT DISTINCT site, CAST(date AS VARCHAR), files FROM lake.visit_rollups AT (VERSION => {snapshot})"
+        ))?;
+        let stored: BTreeMap<(String, String), String> =
+            stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?.collect::<Result<_, _>>()?;
+        Ok((snapshot, current, stored))
+    })?;
+    let mut rolled = 0;
+    for ((site, date), files) in &current {
+        let fingerprint = mallard_core::report::files_fingerprint(files);
+        if stored.get(&(site.clone(), date.clone())) != Some(&fingerprint) {
+            retry(|| roll_up_day(shared, snapshot, site, date, Some(&fingerprint), &columns))?;
+            rolled += 1;
+        }
+    }
+    for (site, date) in stored.keys().filter(|k| !current.contains_key(*k)) {
+        retry(|| roll_up_day(shared, snapshot, site, date, None, &columns))?;
+    }
+    Ok(rolled)
+}
+
+fn ensure_rollup_tables(con: &duckdb::Connection, columns: &[String]) -> Result<(), SharedError> {
+    let (visits, pages) = mallard_core::report::rollup_sql_of("lake.events LIMIT 0", columns);
+    for (table, sql) in ROLLUP_TABLES.iter().zip([visits, pages]) {
+        let exists: bool = con.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?",
+            [table],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            retry(|| {
+                con.execute_batch(&format!(
+                    "CREATE TABLE IF NOT EXISTS lake.{table} AS SELECT *, CAST(NULL AS VARCHAR) AS site, \
+                     CAST(NULL AS DATE) AS date, CAST(NULL AS VARCHAR) AS files FROM ({sql}) LIMIT 0; \
+                     ALTER TABLE lake.{table} SET PARTITIONED BY (site, date); \
+                     CALL lake.set_option('data_inlining_row_limit', 0, table_name => '{table}');"
+                ))
+                .map_err(SharedError::from)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces one day's rollups (or just drops them, without a fingerprint),
+/// from the events of `snapshot`, in one transaction.
+fn roll_up_day(
+    shared: &Shared,
+    snapshot: i64,
+    site: &str,
+    date: &str,
+    fingerprint: Option<&str>,
+    columns: &[String],
+) -> Result<(), SharedError> {
+    let quoted = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let day = format!("site = {} AND date = CAST({} AS DATE)", quoted(site), quoted(date));
+    let (visits, pages) =
+        mallard_core::report::rollup_sql_of(&format!("lake.events AT (VERSION => {snapshot}) WHERE {day}"), columns);
+    shared.with(|con| {
+        con.execute_batch("BEGIN TRANSACTION")?;
+        let done = (|| -> Result<(), SharedError> {
+            for (table, sql) in ROLLUP_TABLES.iter().zip([&visits, &pages]) {
+                con.execute_batch(&format!("DELETE FROM lake.{table} WHERE {day}"))?;
+                if let Some(f) = fingerprint {
+                    con.execute_batch(&format!(
+                        "INSERT INTO lake.{table} SELECT *, {}, CAST({} AS DATE), {} FROM ({sql})",
+                        quoted(site),
+                        quoted(date),
+                        quoted(f)
+                    ))?;
+                }
+            }
+            Ok(())
+        })();
+        match done {
+            Ok(()) => Ok(con.execute_batch("COMMIT")?),
+            Err(e) => {
+                let _ = con.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Drops the rollups of `site`'s days `from..=to` (an erase: they may hold
+/// the erased visitor; the next pass makes them again from what is left).
+pub fn drop_rollups(con: &duckdb::Connection, site: &str, from: Date, to: Date) -> Result<(), SharedError> {
+    for table in ROLLUP_TABLES {
+        let exists: bool = con.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?",
+            [table],
+            |r| r.get(0),
+        )?;
+        if exists {
+            con.execute(
+                &format!(
+                    "DELETE FROM lake.{table} WHERE site = ? AND date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+                ),
+                duckdb::params![site, from.to_string(), to.to_string()],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// How much of the lake's history a compaction deletes.
@@ -191,7 +331,8 @@ pub fn start(
                         Expiry::Grace
                     },
                 )?;
-                Ok(Pass { erased, ..pass })
+                let rolled_up = roll_up(&shared)?;
+                Ok(Pass { erased, rolled_up, ..pass })
             });
             match result {
                 Ok(pass) => log::info(
@@ -200,6 +341,7 @@ pub fn start(
                         ("sites", &pass.sites),
                         ("visit_rows_fixed", &pass.visits_fixed),
                         ("rows_erased", &pass.erased),
+                        ("days_rolled_up", &pass.rolled_up),
                         ("ms", &started.elapsed().as_millis()),
                     ],
                 ),

@@ -132,11 +132,16 @@ impl Shared {
         }
         // Idempotent, so every collector may (re)state them at start. No
         // rows are inlined into the catalog: every event lives in a Parquet
-        // file, which an erase rewrites and deletes.
+        // file, which an erase rewrites and deletes; and DuckDB 1.5.5's
+        // reader of inlined rows failed now and then under concurrent commits
+        // ("INTERNAL Error: Attempted to access index 0 within vector of size
+        // 0", reading `mallard_commits` in `make scaleout-test`).
         retry(|| {
             con.execute_batch(&format!(
                 "ALTER TABLE {ALIAS}.events SET PARTITIONED BY (site, date); \
-                 CALL {ALIAS}.set_option('data_inlining_row_limit', 0, table_name => 'events');"
+                 CALL {ALIAS}.set_option('data_inlining_row_limit', 0); \
+                 CALL {ALIAS}.set_option('data_inlining_row_limit', 0, table_name => 'events'); \
+                 CALL {ALIAS}.set_option('data_inlining_row_limit', 0, table_name => 'mallard_commits');"
             ))
             .map_err(SharedError::from)
         })?;
@@ -244,15 +249,34 @@ impl Shared {
 
     fn delete_once(&self, rule: &crate::lake::erase::Rule) -> Result<u64, SharedError> {
         self.with(|con| {
-            Ok(con.execute(
-                &format!(
-                    "DELETE FROM {ALIAS}.events WHERE date BETWEEN DATE '{}' AND DATE '{}' AND {}",
-                    rule.from,
-                    rule.to,
-                    rule.sql()
-                ),
-                [],
-            )? as u64)
+            // One transaction: a retry after a lost race finds the rows again
+            // and drops the rollups that may hold them with them.
+            con.execute_batch("BEGIN TRANSACTION")?;
+            let done = (|| -> Result<u64, SharedError> {
+                let deleted = con.execute(
+                    &format!(
+                        "DELETE FROM {ALIAS}.events WHERE date BETWEEN DATE '{}' AND DATE '{}' AND {}",
+                        rule.from,
+                        rule.to,
+                        rule.sql()
+                    ),
+                    [],
+                )? as u64;
+                if deleted > 0 {
+                    crate::lake::maintainer::drop_rollups(con, &rule.site, rule.from, rule.to)?;
+                }
+                Ok(deleted)
+            })();
+            match done {
+                Ok(deleted) => {
+                    con.execute_batch("COMMIT")?;
+                    Ok(deleted)
+                }
+                Err(e) => {
+                    let _ = con.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
         })
     }
 }
