@@ -97,8 +97,9 @@ pub fn table(
         .filter_map(|row| row.into_iter().next().flatten())
         .collect();
     // One snapshot for everything the query reads: events, commits, rollups.
-    let snapshot = first(con, &format!("SELECT CAST(max(snapshot_id) AS VARCHAR) FROM ducklake_snapshots({})", quote(alias)))?
-        .ok_or("the shared lake has no snapshot")?;
+    let snapshot =
+        first(con, &format!("SELECT CAST(max(snapshot_id) AS VARCHAR) FROM ducklake_snapshots({})", quote(alias)))?
+            .ok_or("the shared lake has no snapshot")?;
     let at = format!("AT (VERSION => {snapshot})");
     let hot_of = collector.map(|c| (format!("{alias}.mallard_commits {at}"), c.to_string()));
     let rollups = match (&scope.site, scope.start, scope.end) {
