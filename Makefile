@@ -43,6 +43,7 @@ help:
 	@echo "make extension  build $(EXTENSION:$(CURDIR)/%=%)"
 	@echo "make install    copy it to $(INSTALL_DIR) so 'LOAD mallard' finds it"
 	@echo "make bench      benchmarks"
+	@echo "make image      the container image ($(IMAGE)), built with podman"
 	@echo "make reliability  quick crash, disk-full, soak and fuzz runs; make fuzz, make valgrind: the long ones"
 
 # --- system tools ----------------------------------------------------------
@@ -126,6 +127,50 @@ collector: build-deps libduckdb script-size dashboard-size $(EXTENSION) $(GEOIP_
 	cargo build --release -p mallard-collector
 endif
 
+# --- the container image ----------------------------------------------------
+# `make image` builds the Containerfile's runtime stage with podman from
+# artifacts built here (`make image-artifacts`: the release collector with a
+# relative rpath, and the libduckdb.so it loads), on a Debian base made with
+# debootstrap (no registry is reachable here). Users elsewhere build the whole
+# Containerfile (`docker build .`), whose build stage runs image-artifacts too.
+IMAGE               ?= mallard-metrics:latest
+IMAGE_STAGE         ?= $(BUILD)/image
+IMAGE_BASE          := debian:bookworm-slim
+IMAGE_BASE_TAR      := $(MALLARD_CACHE)/image/bookworm-minbase.tar
+# What podman needs on this machine: runc (crun fails in its cgroups mode),
+# vfs storage, cgroupfs, and no rlimits (test/container/containers.conf).
+PODMAN              ?= CONTAINERS_CONF=$(CURDIR)/test/container/containers.conf podman --storage-driver vfs \
+                       --runtime runc --cgroup-manager cgroupfs
+.PHONY: image image-artifacts image-base container-test
+
+image-artifacts: build-deps libduckdb script-size dashboard-size $(EXTENSION) $(GEOIP_DB)
+	MALLARD_RPATH='$$ORIGIN/../lib' cargo build --release -p mallard-collector
+	rm -rf $(IMAGE_STAGE) && mkdir -p $(IMAGE_STAGE)/usr/local/bin $(IMAGE_STAGE)/usr/local/lib
+	objcopy --strip-debug $(CARGO_TARGET_DIR)/release/mallard-collector $(IMAGE_STAGE)/usr/local/bin/mallard-collector
+	cp $(DUCKDB_LIB_DIR)/libduckdb.so $(IMAGE_STAGE)/usr/local/lib/
+
+image-base:
+	@bash test/install.sh image
+	@$(PODMAN) image exists $(IMAGE_BASE) && exit 0; \
+	if [ ! -s $(IMAGE_BASE_TAR) ]; then \
+	  rm -rf $(IMAGE_BASE_TAR).root && mkdir -p $(dir $(IMAGE_BASE_TAR)) && \
+	  debootstrap --variant=minbase bookworm $(IMAGE_BASE_TAR).root http://deb.debian.org/debian >/dev/null && \
+	  rm -rf $(IMAGE_BASE_TAR).root/var/cache/apt/archives/*.deb $(IMAGE_BASE_TAR).root/var/lib/apt/lists/* && \
+	  tar -C $(IMAGE_BASE_TAR).root -cf $(IMAGE_BASE_TAR).part . && mv $(IMAGE_BASE_TAR).part $(IMAGE_BASE_TAR) && \
+	  rm -rf $(IMAGE_BASE_TAR).root; \
+	fi; \
+	$(PODMAN) import $(IMAGE_BASE_TAR) $(IMAGE_BASE) >/dev/null && echo "made the base image $(IMAGE_BASE) with debootstrap"
+
+image: image-artifacts image-base
+	$(PODMAN) build --format docker --pull=never --build-arg ARTIFACTS=host --target runtime -t $(IMAGE) -f Containerfile .
+	@$(PODMAN) image prune -f >/dev/null
+	@echo "built $(IMAGE): $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE) | numfmt --to=iec-i --suffix=B)"
+
+# Starts the image on a fresh volume, sends events, reads them back, stops it
+# with SIGTERM and starts a new container on the same volume.
+container-test: image venvs
+	PODMAN="$(PODMAN)" IMAGE=$(IMAGE) $(VENV_REF)/bin/python test/container/smoke.py
+
 # Starts the collector with embedded defaults; MALLARD_* variables pass through.
 run: collector
 	$(CARGO_TARGET_DIR)/release/mallard-collector
@@ -158,7 +203,7 @@ script-size:
 
 # --- checks ----------------------------------------------------------------
 test: test-deps fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test \
-      scaleout-test
+      scaleout-test container-test
 	@echo "make test: all checks passed"
 
 fmt-check:

@@ -1,6 +1,9 @@
 //! Build-time setup of the collector:
 //! - an rpath to `DUCKDB_LIB_DIR`, so the prebuilt libduckdb.so is found at
-//!   run time (unless DuckDB is `bundled` in statically);
+//!   run time (unless DuckDB is `bundled` in statically); `MALLARD_RPATH`
+//!   replaces it, e.g. `$ORIGIN/../lib` for an install or a container image
+//!   that carries the library beside the binary, where the build machine's
+//!   absolute path means nothing;
 //! - the `mallard` extension file embedded into the binary: the stats API
 //!   runs the very same `mallard_*` SQL functions users load in DuckDB, so
 //!   the collector carries the built extension (`make extension` first, or
@@ -13,8 +16,10 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DUCKDB_LIB_DIR");
+    println!("cargo:rerun-if-env-changed=MALLARD_RPATH");
+    let rpath = std::env::var_os("MALLARD_RPATH").or_else(|| std::env::var_os("DUCKDB_LIB_DIR"));
     if std::env::var_os("CARGO_FEATURE_BUNDLED").is_none()
-        && let Some(dir) = std::env::var_os("DUCKDB_LIB_DIR")
+        && let Some(dir) = rpath
     {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.to_string_lossy());
     }

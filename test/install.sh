@@ -10,7 +10,10 @@
 #   test:  the above, plus rustfmt and clippy, python3 with venv (the DuckDB
 #          hosts of the SQL suite), Node.js and npm (browser tests, vendored
 #          dashboard check), Chromium from Debian (browser tests) and
-#          PostgreSQL from Debian (the shared-lake tests' catalog)
+#          PostgreSQL from Debian (the shared-lake tests' catalog), and what
+#          `image` installs
+#   image: podman and runc (build and run the container image), debootstrap
+#          (its Debian base, made locally: no registry is reachable)
 set -euo pipefail
 profile="${1:-test}"
 
@@ -30,6 +33,11 @@ have cargo || { echo "install.sh: cargo is missing: install Rust (https://rustup
 packages=()
 have curl || packages+=(curl)
 have objcopy || packages+=(binutils)
+if [ "$profile" = test ] || [ "$profile" = image ]; then
+  installed podman || packages+=(podman)
+  installed runc || packages+=(runc)
+  installed debootstrap || packages+=(debootstrap)
+fi
 if [ "$profile" = test ]; then
   have python3 || packages+=(python3)
   { have python3 && python3 -c 'import venv, ensurepip' 2>/dev/null; } || packages+=(python3-venv)

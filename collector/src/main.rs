@@ -62,7 +62,8 @@ fn main() -> ExitCode {
     match command.as_deref() {
         None | Some("serve") => serve(config),
         Some("compact") => compact(&config),
-        Some(other) => fail(&format!("unknown command {other:?}; commands: serve (default), compact")),
+        Some("health") => health(&config),
+        Some(other) => fail(&format!("unknown command {other:?}; commands: serve (default), compact, health")),
     }
 }
 
@@ -82,15 +83,42 @@ fn compact(config: &Config) -> ExitCode {
     }
 }
 
-/// The dashboard's address as a browser on this machine reaches it (a
-/// wildcard listen address is reachable on loopback).
-fn dashboard_url(addr: std::net::SocketAddr) -> String {
+/// The listen address as a client on this machine reaches it (a wildcard
+/// listen address is reachable on loopback).
+fn local_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    format!("http://{}/", std::net::SocketAddr::new(ip, addr.port()))
+    std::net::SocketAddr::new(ip, addr.port())
+}
+
+/// The dashboard's address as a browser on this machine reaches it.
+fn dashboard_url(addr: std::net::SocketAddr) -> String {
+    format!("http://{}/", local_addr(addr))
+}
+
+/// `mallard-collector health`: exits 0 when the collector configured by the
+/// same settings answers `GET /health` with 200 within 3 s. It is the
+/// container image's HEALTHCHECK, which then needs no HTTP client installed.
+fn health(config: &Config) -> ExitCode {
+    use std::io::{Read, Write};
+    let addr = local_addr(config.listen);
+    let timeout = Duration::from_secs(3);
+    let answer = std::net::TcpStream::connect_timeout(&addr, timeout).and_then(|mut stream| {
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        write!(stream, "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head)
+    });
+    match answer {
+        Ok(head) if head.starts_with(b"HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(head) => fail(&format!("{addr}/health answered {:?}", String::from_utf8_lossy(&head))),
+        Err(e) => fail(&format!("{addr}/health: {e}")),
+    }
 }
 
 fn serve(config: Config) -> ExitCode {
