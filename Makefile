@@ -272,6 +272,7 @@ sql-test: $(EXTENSION) $(SQLTEST) venvs libduckdb $(GEOIP_DB)
 	$(SQL_TEST_ENV) $(SQLTEST) --python $(VENV_NEWEST)/bin/python test/sql/*.test
 	$(VENV_REF)/bin/python test/differential/behavior.py $(EXTENSION)
 	$(VENV_NEWEST)/bin/python test/differential/behavior.py $(EXTENSION) 10000 7
+	$(VENV_REF)/bin/python test/differential/goals.py $(EXTENSION)
 
 # --- the shared lake (DuckLake: catalog in PostgreSQL, files on S3) ---------
 # DuckDB's ducklake, postgres_scanner and httpfs extensions, from their PyPI

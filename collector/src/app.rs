@@ -25,6 +25,7 @@ use crate::lake;
 use crate::log;
 use crate::metrics::Metrics;
 use crate::query::funnels::Funnels;
+use crate::query::goals::Goals;
 use crate::query::stats::Stats;
 use crate::{query::db, shutdown::Shutdown};
 
@@ -41,6 +42,7 @@ pub struct App {
     pub flush_stats: Arc<FlushStats>,
     pub stats: Arc<Stats>,
     pub funnels: Funnels,
+    pub goals: Goals,
     pub auth: crate::auth::Auth,
     pub keys: crate::auth::keys::Keys,
     pub shares: crate::auth::shares::Shares,
@@ -143,7 +145,10 @@ impl App {
             Some(settings) => crate::store::Store::shared(&config.data_dir, &settings.catalog)?,
             None => crate::store::Store::local(&config.data_dir),
         };
-        let funnels = Funnels::open(&store).map_err(context("cannot read the saved funnels in", &config.data_dir))?;
+        let funnels = crate::query::funnels::open(&store)
+            .map_err(context("cannot read the saved funnels in", &config.data_dir))?;
+        let goals =
+            crate::query::goals::open(&store).map_err(context("cannot read the saved goals in", &config.data_dir))?;
         let auth = crate::auth::Auth::open(
             &store,
             config.admin_password.as_ref().map(|p| p.0.as_str()),
@@ -243,6 +248,7 @@ impl App {
             flush_stats,
             stats,
             funnels,
+            goals,
             auth,
             keys,
             shares,

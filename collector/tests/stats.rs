@@ -492,3 +492,93 @@ fn funnels_are_saved_per_site_and_survive_a_restart() {
 fn encode(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
+
+/// Goals over the fixture, worked out by hand (see test/sql/goals.test):
+/// from 2026-11-01 to 2026-11-03, 3 visitors; A (Chrome) signs up on
+/// /pricing with plan pro and 9.99 EUR; all three view /pricing; B and C
+/// use Mobile Safari.
+#[test]
+fn goals_report_conversions_and_revenue_and_split_breakdowns() {
+    let data = fixture_data();
+    let c = Collector::start_in(&data, &[]);
+    let put = |c: &Collector, body: Value| {
+        let r = request("PUT", &c.url("/api/goals?site_id=example.com"), &[], body.to_string().as_bytes());
+        (r.status, r.text())
+    };
+    assert_eq!(put(&c, json!({"name": "Signups", "step": "event:Signup"})).0, 201);
+    assert_eq!(put(&c, json!({"name": "Signups", "step": "event:Signup"})).0, 200, "saving again replaces");
+    assert_eq!(put(&c, json!({"name": "Pro", "step": "event:Signup", "props": {"plan": "pro"}})).0, 201);
+    assert_eq!(put(&c, json!({"name": "Pricing", "step": "page:/pricing"})).0, 201);
+    let (status, text) = put(&c, json!({"name": "Bad", "step": "signup"}));
+    assert_eq!(status, 400);
+    assert!(text.contains("goals look like"), "{text}");
+    let (status, text) = put(&c, json!({"name": "Bad", "step": "event:A", "props": {"n": 1}}));
+    assert_eq!(status, 400);
+    assert!(text.contains("props must be an object of text values"), "{text}");
+    assert_eq!(put(&c, json!({"name": "", "step": "event:A"})).0, 400);
+
+    let goals = api(&c, &format!("/api/stats/goals?site_id=example.com&{RANGE}"));
+    let rows: Vec<(String, i64, i64, f64)> = goals["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let rate = (r["conversion_rate"].as_f64().unwrap() * 100.0).round() / 100.0;
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["visitors"].as_i64().unwrap(),
+                r["events"].as_i64().unwrap(),
+                rate,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("Pricing".into(), 3, 3, 100.0), ("Pro".into(), 1, 1, 33.33), ("Signups".into(), 1, 1, 33.33)],
+        "{goals}"
+    );
+    assert_eq!(goals["results"][2]["revenue"], json!([{"currency": "EUR", "total": 9.99, "average": 9.99}]));
+    assert_eq!(goals["results"][0]["revenue"], json!([]));
+
+    // Filters narrow both sides of the rate: of the Chrome visitors (A), all convert.
+    let chrome =
+        api(&c, &format!("/api/stats/goals?site_id=example.com&{RANGE}&filter={}", encode("visit:browser == Chrome")));
+    assert_eq!(chrome["results"][2]["conversion_rate"], 100.0);
+
+    // A breakdown with a goal (by name, or written out) adds conversions per row.
+    let by_name = api(&c, &format!("/api/stats/breakdown/visit:browser?site_id=example.com&{RANGE}&goal=Signups"));
+    let rows: Vec<(&str, i64, i64)> = by_name["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["value"].as_str().unwrap(), r["visitors"].as_i64().unwrap(), r["conversions"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(rows, [("Chrome", 1, 1), ("Mobile Safari", 2, 0)]);
+    assert_eq!(by_name["results"][0]["conversion_rate"], 100.0);
+    let written = api(
+        &c,
+        &format!("/api/stats/breakdown/visit:browser?site_id=example.com&{RANGE}&goal={}", encode("event:Signup")),
+    );
+    assert_eq!(by_name["results"], written["results"]);
+    let r = request(
+        "GET",
+        &c.url(&format!("/api/stats/breakdown/event:page?site_id=example.com&{RANGE}&goal=nothing")),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 400, "an unknown goal name is not a goal: {}", r.text());
+
+    // Saved goals survive a restart; delete removes one.
+    let data = c.stop();
+    let c = Collector::start_in(&data, &[]);
+    let names: Vec<String> = api(&c, "/api/goals?site_id=example.com")["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Pricing", "Pro", "Signups"]);
+    assert_eq!(request("DELETE", &c.url("/api/goals?site_id=example.com&name=Pro"), &[], b"").status, 204);
+    assert_eq!(request("DELETE", &c.url("/api/goals?site_id=example.com&name=Pro"), &[], b"").status, 404);
+    assert_eq!(api(&c, "/api/goals?site_id=example.com")["goals"].as_array().unwrap().len(), 2);
+}

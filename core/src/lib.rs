@@ -15,6 +15,7 @@ pub mod event;
 pub mod filter;
 pub mod funnel;
 pub mod fuzzing;
+pub mod goal;
 pub mod lake;
 pub mod next_node;
 pub mod page_url;

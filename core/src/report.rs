@@ -12,6 +12,7 @@ use crate::dimension::{Dimension, Level};
 use crate::event::LAKE_COLUMNS;
 use crate::filter::{Filter, Op};
 use crate::funnel::{Funnel, MAX_STEPS, Modes};
+use crate::goal::Goal;
 use crate::pattern;
 use crate::step::{self, Step};
 use crate::time::{Date, MICROS_PER_DAY};
@@ -42,6 +43,9 @@ const FUNNEL: &str = include_str!("../../sql/funnel.sql");
 const COHORTS: &str = include_str!("../../sql/cohorts.sql");
 const SEQUENCES: &str = include_str!("../../sql/sequences.sql");
 const FLOW: &str = include_str!("../../sql/flow.sql");
+const GOALS: &str = include_str!("../../sql/goals.sql");
+const BREAKDOWN_GOAL: &str = include_str!("../../sql/breakdown_goal.sql");
+const REVENUE: &str = include_str!("../../sql/revenue.sql");
 
 /// Where retention's period numbers count from (as `tally::period_number`): a Monday, so that week
 /// numbers are whole weeks (and a month or day number maps back by adding).
@@ -136,6 +140,16 @@ pub enum Report {
     Breakdown {
         dimension: Dimension,
         top: Option<u64>,
+    },
+    /// A breakdown with a goal's conversions and revenue per row.
+    GoalBreakdown {
+        dimension: Dimension,
+        goal: Goal,
+        top: Option<u64>,
+    },
+    /// Conversions, conversion rate and revenue of each goal.
+    Goals {
+        goals: Vec<Goal>,
     },
     Sessions {
         top: Option<u64>,
@@ -370,6 +384,32 @@ impl Builder {
         ]
     }
 
+    /// Whether an event row matches `goal` (its step and property
+    /// conditions), as an SQL condition with bound values.
+    fn goal_match(&mut self, goal: &Goal, index: usize) -> String {
+        let mut alternatives = Vec::new();
+        for (j, m) in goal.step.alternatives.iter().enumerate() {
+            let name = format!("g{index}_{j}");
+            alternatives.push(match m {
+                step::Matcher::Page(path) => {
+                    format!("(name = 'pageview' AND pathname = {})", self.param(name, Param::Varchar(path.clone())))
+                }
+                step::Matcher::PagePattern(re) => format!(
+                    "(name = 'pageview' AND regexp_full_match(pathname, {}))",
+                    self.param(name, Param::Varchar(re.clone()))
+                ),
+                step::Matcher::Event(event) => format!("name = {}", self.param(name, Param::Varchar(event.clone()))),
+            });
+        }
+        let mut all = vec![format!("({})", alternatives.join(" OR "))];
+        for (j, (key, value)) in goal.props.iter().enumerate() {
+            let k = self.param(format!("g{index}_k{j}"), Param::Varchar(key.clone()));
+            let v = self.param(format!("g{index}_v{j}"), Param::Varchar(value.clone()));
+            all.push(format!("props[{k}] = {v}"));
+        }
+        format!("({})", all.join(" AND "))
+    }
+
     /// The SQL expression of an event-level dimension on event rows.
     fn event_expr(&mut self, dimension: &Dimension, param_name: &str) -> String {
         match dimension {
@@ -493,6 +533,13 @@ pub fn rollup_sql(file: &str, columns: &[String]) -> (String, String) {
 pub fn rollup_sql_of(relation: &str, columns: &[String]) -> (String, String) {
     let events = format!("(SELECT {} FROM {relation})", lake_columns(columns));
     (visit_rows(&events), fill(&body(PAGE_ROWS), &BTreeMap::from([("events", events)])))
+}
+
+/// `sql/revenue.sql`: revenue per currency of the `rows` where `hit` (a
+/// condition followed by AND, or nothing: every row), grouped by `key`.
+fn revenue_of(rows: &str, key: &str, hit: &str) -> String {
+    let values = BTreeMap::from([("rows", rows.to_string()), ("key", key.to_string()), ("hit", hit.to_string())]);
+    fill(&body(REVENUE), &values)
 }
 
 /// `sql/visit_rows.sql` over `events` (a relation).
@@ -654,8 +701,12 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
         }
     }
     v.insert("event_filters", event_conditions.iter().map(|c| format!("AND {c}")).collect::<Vec<_>>().join(" "));
-    let attributes =
-        matches!(report, Report::Sessions { .. } | Report::Breakdown { dimension: Dimension::Visit(..), .. });
+    let attributes = matches!(
+        report,
+        Report::Sessions { .. }
+            | Report::Breakdown { dimension: Dimension::Visit(..), .. }
+            | Report::GoalBreakdown { dimension: Dimension::Visit(..), .. }
+    );
     // A report that reads events over whole UTC days of one site takes the
     // visits' attributes (for visit filters and visit dimensions) from the
     // rollups, one row per visit, instead of working them out from every
@@ -775,6 +826,28 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
                     BREAKDOWN_EVENT
                 }
             }
+        }
+        Report::GoalBreakdown { dimension, goal, top: n } => {
+            top(&mut b, *n);
+            let value = b.event_expr(dimension, "prop");
+            v.insert("value", value);
+            v.insert("goal_match", b.goal_match(goal, 0));
+            v.insert("revenue_of:goal_rows:value", revenue_of("goal_rows", "value", "hit AND"));
+            BREAKDOWN_GOAL
+        }
+        Report::Goals { goals } => {
+            let matches: Vec<String> = goals
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    let condition = b.goal_match(g, i);
+                    format!("CASE WHEN {condition} THEN {} END", i + 1)
+                })
+                .collect();
+            v.insert("goal_matches", matches.join(", "));
+            b.param("goals".into(), Param::VarcharList(goals.iter().map(|g| g.text.clone()).collect()));
+            v.insert("revenue_of:hits:goal", revenue_of("hits", "goal", ""));
+            GOALS
         }
         Report::Sessions { top: n } => {
             top(&mut b, *n);

@@ -65,7 +65,12 @@ pub const TIMESERIES: Signature = Signature {
 pub const BREAKDOWN: Signature = Signature {
     name: "mallard_breakdown",
     positional: &[LAKE, SITE, START, END, arg("dimension", Type::Varchar)],
-    named: &[TOP, FILTERS, TIMEZONE, HOT, COLLECTOR],
+    named: &[TOP, arg("goal", Type::Varchar), FILTERS, TIMEZONE, HOT, COLLECTOR],
+};
+pub const GOALS: Signature = Signature {
+    name: "mallard_goals",
+    positional: &[LAKE, SITE, START, END, arg("goals", Type::VarcharList)],
+    named: &[FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 pub const SESSIONS: Signature = Signature {
     name: "mallard_sessions",
@@ -96,8 +101,8 @@ pub const FLOW: Signature = Signature {
 };
 
 /// Every report function.
-pub const REPORTS: [Signature; 10] =
-    [EVENTS, METRICS, TIMESERIES, BREAKDOWN, SESSIONS, REALTIME, FUNNEL, RETENTION, SEQUENCES, FLOW];
+pub const REPORTS: [Signature; 11] =
+    [EVENTS, METRICS, TIMESERIES, BREAKDOWN, GOALS, SESSIONS, REALTIME, FUNNEL, RETENTION, SEQUENCES, FLOW];
 
 /// A value passed to a call.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
 // The dashboard: state in the URL, one view at a time, every number from
-// the stats API. Views: overview (KPIs, chart, breakdowns), funnels,
+// the stats API. Views: overview (KPIs, chart, goals, breakdowns), funnels,
 // retention, sequences, flow, sessions, settings.
 import { html, render, useEffect, useState, useCallback } from '../vendor/preact-htm.js';
 import { useApi } from './api.js';
@@ -8,6 +8,7 @@ import { Header } from './header.js';
 import { Kpis } from './kpis.js';
 import { Chart } from './chart.js';
 import { Breakdowns } from './breakdown.js';
+import { GoalsPanel } from './goals.js';
 import { Funnel } from './funnel.js';
 import { Retention } from './retention.js';
 import { Sequences } from './sequences.js';
@@ -46,6 +47,7 @@ function Overview({ state, set }) {
   if (results && results.events === 0 && state.filters.length === 0) return html`<${EmptyState} site=${state.site} />`;
   return html`<${Kpis} main=${main} state=${state} set=${set} />
     ${series.error ? html`<${ErrorState} error=${series.error} retry=${series.reload} />` : html`<${Chart} series=${series} state=${state} />`}
+    <${GoalsPanel} state=${state} set=${set} />
     <${Breakdowns} state=${state} set=${set} total=${results ? results.visitors : 0} />`;
 }
 

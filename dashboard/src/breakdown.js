@@ -3,7 +3,7 @@
 import { html, useState } from '../vendor/preact-htm.js';
 import { useApi } from './api.js';
 import { breakdownPath, statsParams, equalsFilter } from './state.js';
-import { flag, metric, number } from './format.js';
+import { flag, metric, number, percent } from './format.js';
 import { Details } from './details.js';
 import { ErrorState } from './empty.js';
 
@@ -16,7 +16,7 @@ export const PANELS = [
   },
   { id: 'devices', title: 'Devices', tabs: [['visit:browser', 'Browser'], ['visit:os', 'OS'], ['visit:device', 'Device size']] },
   { id: 'locations', title: 'Locations', tabs: [['visit:country', 'Country'], ['visit:region', 'Region'], ['visit:city', 'City']] },
-  { id: 'goals', title: 'Goals & events', tabs: [['event:name', 'Events'], ['event:props', 'Properties']] },
+  { id: 'events', title: 'Events', tabs: [['event:name', 'Events'], ['event:props', 'Properties']] },
 ];
 
 /** The second column of a dimension's rows. */
@@ -25,16 +25,18 @@ export const secondMetric = (dimension) => (dimension.startsWith('event:') ? 'pa
 export function Rows({ rows, dimension, total, state, set }) {
   const max = Math.max(1, ...rows.map((r) => r.visitors));
   const denominator = total || max;
-  const second = dimension.startsWith('event:name') || dimension.startsWith('event:props') ? 'events' : secondMetric(dimension);
+  // With a goal, each row shows its conversions and conversion rate.
+  const goal = rows.length > 0 && rows[0].conversions !== undefined;
+  const second = goal ? 'conversions' : dimension.startsWith('event:name') || dimension.startsWith('event:props') ? 'events' : secondMetric(dimension);
   const add = (value) => {
     const f = equalsFilter(dimension, value);
     if (!state.filters.includes(f)) set({ filters: [...state.filters, f] });
   };
   return html`<table class="rows" data-dimension=${dimension}>
-    <thead><tr><th scope="col">${dimension.split(':').pop().replace('_', ' ')}</th><th scope="col">Visitors</th><th scope="col" class="wide">${second}</th></tr></thead>
+    <thead><tr><th scope="col">${dimension.split(':').pop().replace('_', ' ')}</th><th scope="col">Visitors</th><th scope="col" class="wide">${second}</th>${goal && html`<th scope="col">CR</th>`}</tr></thead>
     <tbody>
       ${rows.map(
-        (r) => html`<tr class="row" data-value=${r.value} data-visitors=${r.visitors}>
+        (r) => html`<tr class="row" data-value=${r.value} data-visitors=${r.visitors} data-conversions=${goal ? r.conversions : undefined}>
           <td class="label-cell">
             <span class="share" style=${`width:${Math.min(100, (100 * r.visitors) / denominator).toFixed(1)}%`}></span>
             <button type="button" class="row-button" title=${`Filter by ${r.value}`} onClick=${() => add(r.value)}>
@@ -43,6 +45,7 @@ export function Rows({ rows, dimension, total, state, set }) {
           </td>
           <td class="num">${number(r.visitors)}</td>
           <td class="num wide">${metric(second, r[second])}</td>
+          ${goal && html`<td class="num" data-rate=${r.conversion_rate}>${percent(r.conversion_rate)}</td>`}
         </tr>`,
       )}
     </tbody>
@@ -54,7 +57,7 @@ function Panel({ panel, state, set, total }) {
   const [propKey, setPropKey] = useState('');
   const [details, setDetails] = useState(false);
   const dimension = tab === 'event:props' ? (propKey ? `event:props:${propKey}` : null) : tab;
-  const result = useApi(dimension && breakdownPath(dimension), statsParams(state, { limit: 8 }));
+  const result = useApi(dimension && breakdownPath(dimension), statsParams(state, { limit: 8, goal: state.goal }));
   return html`<section class="panel" data-panel=${panel.id} aria-labelledby=${`h-${panel.id}`}>
     <div class="panel-head">
       <h2 id=${`h-${panel.id}`}>${panel.title}</h2>

@@ -2,6 +2,7 @@
 // Sankey-like diagram: one column per step, links as wide as their visitors.
 import { html } from '../vendor/preact-htm.js';
 import { useApi } from './api.js';
+import { Suggest } from './suggest.js';
 import { statsParams } from './state.js';
 import { number } from './format.js';
 import { ErrorState } from './empty.js';
@@ -64,13 +65,16 @@ function layout(edges, depth, backward) {
 
 export function Flow({ state, set }) {
   const depth = Math.min(5, Math.max(1, Number(state.depth) || 3));
-  const result = useApi(state.page ? '/api/stats/flow' : null, statsParams(state, { page: state.page, direction: state.direction, depth }));
+  // With no page picked, start at the period's most viewed page (`/` may not exist on the site).
+  const top = useApi(state.page ? null : '/api/stats/breakdown/event:page', statsParams(state, { limit: 1 }));
+  const page = state.page || (top.data && top.data.results.length ? top.data.results[0].value : '');
+  const result = useApi(page ? '/api/stats/flow' : null, statsParams(state, { page, direction: state.direction, depth }));
   const edges = result.data ? result.data.results : [];
   const backward = state.direction === 'backward';
   const { nodes, links } = layout(edges, depth, backward);
   return html`<section class="view flow" aria-label="Flow">
     <div class="controls">
-      <label>Page <input value=${state.page} onChange=${(e) => set({ page: e.target.value.trim() })} /></label>
+      <label>Page <${Suggest} site=${state.site} kind="page" value=${page} onInput=${(v) => set({ page: v.trim() })} label="Page" live=${false} /></label>
       <label>Direction <select value=${state.direction} onChange=${(e) => set({ direction: e.target.value })}>
         <option value="forward">next pages</option><option value="backward">previous pages</option>
       </select></label>
@@ -81,9 +85,9 @@ export function Flow({ state, set }) {
       : !result.data
         ? html`<div class="skeleton flow-skeleton" aria-busy="true"></div>`
         : edges.length === 0
-          ? html`<p class="muted">No visit went ${backward ? 'to' : 'on from'} ${state.page} in this period.</p>`
+          ? html`<p class="muted">No visit went ${backward ? 'to' : 'on from'} ${page} in this period.</p>`
           : html`<div class="scroll"><svg class="sankey" viewBox=${`0 0 ${20 + depth * COL_W + 150} ${H}`} role="img"
-                aria-label=${`Top paths ${backward ? 'before' : 'after'} ${state.page}`}>
+                aria-label=${`Top paths ${backward ? 'before' : 'after'} ${page}`}>
               ${links.map(
                 (l) => html`<path class="link" stroke-width=${l.w}
                   d=${`M${l.x0},${l.y0} C${(l.x0 + l.x1) / 2},${l.y0} ${(l.x0 + l.x1) / 2},${l.y1} ${l.x1},${l.y1}`}>

@@ -1,5 +1,6 @@
 // The funnel builder: steps from pages and events, window and mode; bars
-// with conversion and drop-off per step; funnels saved per site as goals.
+// with conversion and drop-off per step; funnels saved per site. Steps are
+// picked from the period's pages and events and the site's saved goals.
 import { html, useState } from '../vendor/preact-htm.js';
 import { useApi, sendJson } from './api.js';
 import { statsParams } from './state.js';
@@ -13,11 +14,17 @@ const MODES = [['', 'any order of later steps allowed'], ['strict_order', 'stric
 export function StepOptions({ state }) {
   const pages = useApi('/api/stats/breakdown/event:page', statsParams(state, { limit: 50 }));
   const events = useApi('/api/stats/breakdown/event:name', statsParams(state, { limit: 50 }));
+  const goals = useApi('/api/goals', new URLSearchParams({ site_id: state.site }));
+  // Saved goals without property conditions are steps as they are.
+  const named = goals.data ? goals.data.goals.filter((g) => Object.keys(g.props || {}).length === 0) : [];
   const values = [
     ...(pages.data ? pages.data.results.map((r) => `page:${r.value}`) : []),
     ...(events.data ? events.data.results.filter((r) => r.value !== 'pageview').map((r) => `event:${r.value}`) : []),
   ];
-  return html`<datalist id="step-options">${values.map((v) => html`<option value=${v} />`)}</datalist>`;
+  return html`<datalist id="step-options">
+    ${named.map((g) => html`<option value=${g.step} label=${`Goal: ${g.name}`} />`)}
+    ${values.map((v) => html`<option value=${v} />`)}
+  </datalist>`;
 }
 
 /** Editable list of steps (kept in the URL). */
@@ -58,8 +65,8 @@ function Saved({ state, set, steps }) {
       )}
     </ul>
     <form onSubmit=${save}>
-      <input value=${name} required placeholder="Goal name" aria-label="Funnel name" onInput=${(e) => setName(e.target.value)} />
-      <button type="submit" disabled=${steps.length < 2}>Save as goal</button>
+      <input value=${name} required placeholder="Funnel name" aria-label="Funnel name" onInput=${(e) => setName(e.target.value)} />
+      <button type="submit" disabled=${steps.length < 2}>Save funnel</button>
     </form>
     ${message && html`<p role="status">${message}</p>`}
   </aside>`;

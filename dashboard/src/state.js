@@ -38,9 +38,10 @@ const DEFAULTS = {
   interval: 'week',
   periods: '8',
   pattern: '(?1).*(?2)',
-  page: '/',
+  page: '',
   direction: 'forward',
   depth: '3',
+  goal: '',
 };
 
 const oneOf = (value, list, fallback) => (list.some(([k]) => k === value) ? value : fallback);
@@ -66,6 +67,7 @@ export function parse(search) {
     page: text('page'),
     direction: text('direction'),
     depth: text('depth'),
+    goal: text('goal'),
   };
 }
 

@@ -1,5 +1,5 @@
 //! The lake reports: `mallard_events`, `mallard_metrics`,
-//! `mallard_timeseries`, `mallard_breakdown`, `mallard_sessions`,
+//! `mallard_timeseries`, `mallard_breakdown`, `mallard_goals`, `mallard_sessions`,
 //! `mallard_realtime`, and the behavioural ones `mallard_funnel`,
 //! `mallard_retention`, `mallard_sequences` and `mallard_flow`. Each validates its arguments, lists the lake files it
 //! needs (pruned by site and date, exactly-once visibility applied), and runs
@@ -33,6 +33,7 @@ pub fn register(con: &Connection) -> Result<(), String> {
             "mallard_metrics" => bind_metrics,
             "mallard_timeseries" => bind_timeseries,
             "mallard_breakdown" => bind_breakdown,
+            "mallard_goals" => bind_goals,
             "mallard_sessions" => bind_sessions,
             "mallard_realtime" => bind_realtime,
             "mallard_funnel" => bind_funnel,
@@ -271,8 +272,20 @@ fn bind_timeseries(args: &Args, con: &Connection) -> Result<Query, String> {
 fn bind_breakdown(args: &Args, con: &Connection) -> Result<Query, String> {
     let (lake, scope) = dated_scope(args)?;
     let dimension = required(text(args.positional.get(4), "dimension")?, "dimension")?;
-    let report = Report::Breakdown { dimension: Dimension::parse(&dimension)?, top: top(args, Some(10))? };
+    let dimension = Dimension::parse(&dimension)?;
+    let top = top(args, Some(10))?;
+    let report = match text(args.named.get("goal"), "goal")? {
+        Some(goal) => Report::GoalBreakdown { dimension, goal: mallard_core::goal::parse(&goal)?, top },
+        None => Report::Breakdown { dimension, top },
+    };
     build(con, &lake, report, &scope)
+}
+
+/// `mallard_goals(lake, site, start_date, end_date, goals)`.
+fn bind_goals(args: &Args, con: &Connection) -> Result<Query, String> {
+    let (lake, scope) = dated_scope(args)?;
+    let goals = mallard_core::goal::parse_all(&texts(args.positional.get(4), "goals")?)?;
+    build(con, &lake, Report::Goals { goals }, &scope)
 }
 
 fn bind_sessions(args: &Args, con: &Connection) -> Result<Query, String> {

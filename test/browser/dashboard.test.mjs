@@ -73,7 +73,7 @@ async function panelRows(page, panel) {
   return page.$$eval(sel, (rows) => rows.map((r) => [r.dataset.value, Number(r.dataset.visitors)]));
 }
 
-const PANELS = { pages: 'event:page', sources: 'visit:source', devices: 'visit:browser', locations: 'visit:country', goals: 'event:name' };
+const PANELS = { pages: 'event:page', sources: 'visit:source', devices: 'visit:browser', locations: 'visit:country', events: 'event:name' };
 
 test('KPIs, every panel, a funnel and a retention cell equal the stats API', async () => {
   const page = await open(`${PAGE_QUERY}&compare=1`);
@@ -208,7 +208,7 @@ test('screenshots at desktop and phone widths, light and dark', async () => {
     for (const colorScheme of ['light', 'dark']) {
       const page = await open(`${PAGE_QUERY}&compare=1`, { viewport, colorScheme });
       await kpis(page);
-      await page.waitForSelector('[data-panel="goals"] tr.row');
+      await page.waitForSelector('[data-panel="events"] tr.row');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `${name}: no horizontal scrolling (${overflow}px)`);
       await page.screenshot({ path: join(SHOTS, `overview-${name}-${colorScheme}.png`), fullPage: true });
@@ -238,6 +238,68 @@ test('the empty state shows the snippet; an API failure shows the error state', 
   await page.click('[data-testid="chip"] button');
   await kpis(page);
   await page.screenshot({ path: join(SHOTS, 'error-recovered-desktop-light.png') });
+});
+
+test('goals: added in Settings with suggestions, the Goals panel and goal-split breakdowns', async () => {
+  // By hand from the fixture (test/fixtures/lake.sql): in November 3 visitors;
+  // A (Chrome) signs up once with 9.99 EUR; all three view /pricing.
+  const settings = await open(`${PAGE_QUERY}&view=settings`);
+  const form = '[data-testid="goal-settings"]';
+  await settings.waitForSelector(form);
+  await settings.selectOption(`${form} select`, 'event');
+  const input = `${form} input[data-suggest="event"]`;
+  await settings.waitForFunction((sel) => {
+    const list = document.getElementById(document.querySelector(sel).getAttribute('list'));
+    return list && list.options.length > 0;
+  }, input);
+  const suggested = await settings.$eval(input, (i) => [...document.getElementById(i.getAttribute('list')).options].map((o) => o.value));
+  assert.ok(suggested.includes('Signup'), `event names are suggested: ${suggested}`);
+  assert.ok(!suggested.includes('pageview'));
+  await settings.fill(input, 'Signup');
+  await settings.fill(`${form} input[aria-label="Goal name"]`, 'Signups');
+  await settings.click(`${form} button[type="submit"]`);
+  await settings.waitForSelector(`${form} li[data-goal="Signups"]`);
+  await settings.selectOption(`${form} select`, 'page');
+  await settings.fill(`${form} input[data-suggest="page"]`, '/pricing');
+  await settings.click(`${form} button[type="submit"]`);
+  await settings.waitForSelector(`${form} li[data-goal="/pricing"]`);
+
+  const page = await open(PAGE_QUERY);
+  await page.waitForSelector('[data-panel="goals"] tr.row');
+  const shown = await page.$$eval('[data-panel="goals"] tr.row', (rows) =>
+    rows.map((r) => [r.dataset.goal, Number(r.dataset.visitors), Number(r.dataset.events), Math.round(Number(r.dataset.rate) * 100) / 100, JSON.parse(r.querySelector('[data-revenue]').dataset.revenue)]),
+  );
+  assert.deepEqual(shown, [
+    ['/pricing', 3, 3, 100, []],
+    ['Signups', 1, 1, 33.33, [{ currency: 'EUR', total: 9.99, average: 9.99 }]],
+  ]);
+  const goals = (await api('/api/stats/goals', {})).results;
+  assert.deepEqual(shown.map((r) => [r[0], r[1], r[2]]), goals.map((g) => [g.name, g.visitors, g.events]));
+  assert.match(await page.textContent('[data-goal="Signups"] [data-revenue]'), /€9\.99/);
+
+  // Clicking a goal splits every breakdown by it.
+  await page.click('[data-goal="Signups"] button');
+  await page.waitForSelector('[data-panel="devices"] tr.row[data-conversions]');
+  assert.equal(new URL(page.url()).searchParams.get('goal'), 'Signups');
+  const devices = await page.$$eval('[data-panel="devices"] tr.row', (rows) => rows.map((r) => [r.dataset.value, Number(r.dataset.visitors), Number(r.dataset.conversions)]));
+  assert.deepEqual(devices, [['Chrome', 1, 1], ['Mobile Safari', 2, 0]]);
+  const want = (await api('/api/stats/breakdown/visit:browser', { goal: 'Signups', limit: 8 })).results.map((r) => [r.value, r.visitors, r.conversions]);
+  assert.deepEqual(devices, want);
+  await page.screenshot({ path: join(SHOTS, 'goals-desktop-light.png'), fullPage: true });
+
+  // The flow view starts at the most viewed page, picked with suggestions.
+  const flow = await open(`${PAGE_QUERY}&view=flow`);
+  const top = (await api('/api/stats/breakdown/event:page', { limit: 1 })).results[0].value;
+  await flow.waitForFunction((want) => document.querySelector('input[data-suggest="page"]')?.value === want, top);
+  await flow.waitForSelector('.flow-edges tbody tr, .view.flow p.muted');
+  const edges = await flow.$$eval('.flow-edges tbody tr', (els) => els.map((e) => [e.dataset.from, e.dataset.to, Number(e.dataset.visitors)]));
+  const wantEdges = (await api('/api/stats/flow', { page: top, direction: 'forward', depth: 3 })).results.map((r) => [r.from_page, r.to_page, r.visitors]);
+  assert.deepEqual(edges, wantEdges.slice(0, 30));
+
+  for (const name of ['Signups', '/pricing']) {
+    const r = await fetch(`${collector.base}/api/goals?site_id=${SITE}&name=${encodeURIComponent(name)}`, { method: 'DELETE', headers: { Origin: collector.base } });
+    assert.equal(r.status, 204);
+  }
 });
 
 test('login, an API key and a shared link, all from the page', async () => {

@@ -5,5 +5,7 @@ pub mod cache;
 pub mod db;
 pub mod extension;
 pub mod funnels;
+pub mod goals;
 pub mod pool;
+pub mod saved;
 pub mod stats;

@@ -47,9 +47,15 @@ impl Table {
 pub enum Kind {
     Metrics,
     Timeseries(String),
+    /// With `goal` (its text), each row's conversions and revenue.
     Breakdown {
         dimension: String,
         top: Option<u64>,
+        goal: Option<String>,
+    },
+    /// Goals as text (see `mallard_core::goal`).
+    Goals {
+        goals: Vec<String>,
     },
     Sessions {
         top: Option<u64>,
@@ -118,8 +124,14 @@ impl Request {
             Kind::Timeseries(g) => {
                 Granularity::parse(g).map_err(bad)?;
             }
-            Kind::Breakdown { dimension, .. } => {
+            Kind::Breakdown { dimension, goal, .. } => {
                 Dimension::parse(dimension).map_err(bad)?;
+                if let Some(goal) = goal {
+                    mallard_core::goal::parse(goal).map_err(bad)?;
+                }
+            }
+            Kind::Goals { goals } => {
+                mallard_core::goal::parse_all(goals).map_err(bad)?;
             }
             // The same checks the table functions make, so errors are 400s.
             Kind::Funnel { steps, within, mode } => {
@@ -249,9 +261,11 @@ impl Stats {
         let call = match &r.kind {
             Kind::Metrics => sig::METRICS.call(head(), common()),
             Kind::Timeseries(g) => sig::TIMESERIES.call(head(), with(vec![("granularity", text(g))])),
-            Kind::Breakdown { dimension, top: n } => {
-                sig::BREAKDOWN.call([head(), vec![text(dimension)]].concat(), with(vec![("top", top(*n))]))
-            }
+            Kind::Breakdown { dimension, top: n, goal } => sig::BREAKDOWN.call(
+                [head(), vec![text(dimension)]].concat(),
+                with(vec![("top", top(*n)), ("goal", goal.as_deref().map_or(V::Null, text))]),
+            ),
+            Kind::Goals { goals } => sig::GOALS.call([head(), vec![V::Texts(goals.clone())]].concat(), common()),
             Kind::Sessions { top: n } => sig::SESSIONS.call(head(), with(vec![("top", top(*n))])),
             Kind::Funnel { steps, within, mode } => sig::FUNNEL.call(
                 [head(), vec![V::Texts(steps.clone())]].concat(),
@@ -378,6 +392,23 @@ pub fn to_json(v: ValueRef<'_>) -> serde_json::Value {
             json!(format_timestamp(micros))
         }
         ValueRef::Date32(d) => json!(Date::from_days(i64::from(d)).to_string()),
+        other => owned_json(other.to_owned()),
+    }
+}
+
+/// Nested values (lists and structs, such as revenue per currency) and
+/// decimals (amounts: a JSON number, exact to their 4 decimal places).
+fn owned_json(v: Value) -> serde_json::Value {
+    match v {
+        Value::List(items) | Value::Array(items) => items.into_iter().map(owned_json).collect(),
+        Value::Struct(fields) => {
+            serde_json::Value::Object(fields.iter().map(|(k, v)| (k.clone(), owned_json(v.clone()))).collect())
+        }
+        Value::Decimal(d) => d.to_string().parse::<serde_json::Number>().map_or(json!(d.to_string()), Into::into),
+        Value::Null => serde_json::Value::Null,
+        Value::Text(t) => json!(t),
+        Value::Double(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+        Value::BigInt(i) => json!(i),
         other => json!(format!("{other:?}")),
     }
 }

@@ -33,6 +33,8 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "src/login.js",
     "src/keys.js",
     "src/shares.js",
+    "src/goals.js",
+    "src/suggest.js",
 ];
 
 const INDEX: &[u8] = include_bytes!("../../../dashboard/index.html");

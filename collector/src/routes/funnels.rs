@@ -3,22 +3,12 @@
 //! seconds or like "30m"/"1d"; 201 when new, 200 when replaced), `DELETE`
 //! with `&name=…` removes one. `/api/stats/funnel?funnel=<name>` runs one.
 
-use mallard_core::lake;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::http::params::Params;
 use crate::http::{self, Reply};
 use crate::query::funnels::Funnel;
-
-fn site(p: &Params) -> Result<String, Reply> {
-    let site = p.get("site_id").ok_or_else(|| http::error(400, "site_id is required, e.g. site_id=example.com"))?;
-    let site = site.to_lowercase();
-    if !lake::valid_site(&site) {
-        return Err(http::error(400, &format!("invalid site {site:?}: a host name like example.com")));
-    }
-    Ok(site)
-}
 
 /// `within` as seconds: a number, or a duration like "90s", "30m", "1d".
 pub fn within_seconds(v: &Value) -> Result<u64, String> {
@@ -32,16 +22,11 @@ pub fn within_seconds(v: &Value) -> Result<u64, String> {
 }
 
 pub fn get(app: &App, query: &str) -> Reply {
-    let p = Params::parse(query);
-    match site(&p) {
-        Ok(site) => http::json(200, &json!({"site_id": site, "funnels": app.funnels.list(&site)})),
-        Err(r) => r,
-    }
+    super::saved::list(&app.funnels, query, "funnels")
 }
 
 pub fn put(app: &App, query: &str, body: &[u8]) -> Reply {
-    let p = Params::parse(query);
-    let site = match site(&p) {
+    let site = match super::saved::site(&Params::parse(query)) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -68,22 +53,9 @@ pub fn put(app: &App, query: &str, body: &[u8]) -> Reply {
     if let Err(e) = funnel.validate() {
         return http::error(400, &e);
     }
-    match app.funnels.put(&site, funnel.clone()) {
-        Ok(replaced) => http::json(if replaced { 200 } else { 201 }, &json!({"site_id": site, "funnel": funnel})),
-        Err(e) => super::auth::store_error(&e, "could not save the funnel"),
-    }
+    super::saved::put(&app.funnels, &site, funnel, "funnel")
 }
 
 pub fn delete(app: &App, query: &str) -> Reply {
-    let p = Params::parse(query);
-    let site = match site(&p) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Some(name) = p.get("name") else { return http::error(400, "name is required") };
-    match app.funnels.delete(&site, name) {
-        Ok(true) => http::reply(204, "application/json", Vec::new()),
-        Ok(false) => http::error(404, &format!("no saved funnel {name:?} for {site}")),
-        Err(e) => super::auth::store_error(&e, "could not delete the funnel"),
-    }
+    super::saved::delete(&app.funnels, query, "funnel")
 }

@@ -15,10 +15,12 @@ mod dashboard;
 mod erase;
 mod event;
 mod funnels;
+mod goals;
 mod health;
 mod keys;
 mod metrics;
 mod query;
+mod saved;
 mod script;
 mod shares;
 mod sites;
@@ -47,7 +49,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/stats/retention", &["GET"]),
     ("/api/stats/sequences", &["GET"]),
     ("/api/stats/flow", &["GET"]),
+    ("/api/stats/goals", &["GET"]),
     ("/api/funnels", &["GET", "PUT", "DELETE"]),
+    ("/api/goals", &["GET", "PUT", "DELETE"]),
     ("/api/auth/setup", &["POST"]),
     ("/api/auth/login", &["POST"]),
     ("/api/auth/logout", &["POST"]),
@@ -72,8 +76,8 @@ fn class(method: &Method, route: &str) -> Class {
     match route {
         "/api/sites" | "/api/v2/query" => Class::Read,
         "/api/batch" => Class::Ingest,
-        "/api/funnels" if *method == Method::Get => Class::Read,
-        "/api/funnels" | "/api/keys" | "/api/shares" | "/api/admin/erase" => Class::Admin,
+        "/api/funnels" | "/api/goals" if *method == Method::Get => Class::Read,
+        "/api/funnels" | "/api/goals" | "/api/keys" | "/api/shares" | "/api/admin/erase" => Class::Admin,
         r if r.starts_with("/api/stats/") => Class::Read,
         _ => Class::Open,
     }
@@ -198,7 +202,7 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/api/auth/status") => auth::status(app, &request),
         (Method::Post, "/api/auth/logout") => auth::logout(app, &request),
         (Method::Post, "/api/auth/setup" | "/api/auth/login" | "/api/v2/query" | "/api/keys" | "/api/shares")
-        | (Method::Put, "/api/funnels") => {
+        | (Method::Put, "/api/funnels" | "/api/goals") => {
             let mut request = request;
             let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
                 Ok(body) => match path.as_str() {
@@ -207,6 +211,7 @@ pub fn handle(app: &App, request: Request) {
                     "/api/keys" => keys::post(app, &body),
                     "/api/shares" => shares::post(app, &body),
                     "/api/funnels" => funnels::put(app, &query, &body),
+                    "/api/goals" => goals::put(app, &query, &body),
                     _ => query::post(app, &body, who.as_ref()),
                 },
                 Err(http::BodyError::TooLarge) => http::error(413, "request body larger than 64 KiB"),
@@ -217,6 +222,8 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/api/stats/export") => stats::export(app, &query),
         (Method::Get, "/api/funnels") => funnels::get(app, &query),
         (Method::Delete, "/api/funnels") => funnels::delete(app, &query),
+        (Method::Get, "/api/goals") => goals::get(app, &query),
+        (Method::Delete, "/api/goals") => goals::delete(app, &query),
         (Method::Get, "/api/keys") => keys::get(app),
         (Method::Delete, "/api/keys") => keys::delete(app, &query),
         (Method::Get, "/api/shares") => shares::get(app),

@@ -131,7 +131,7 @@ pub fn run(app: &App, body: &Value) -> Result<Value, StatsError> {
                 Dimension::Visit(..) => VISIT,
                 _ => EVENT,
             };
-            (Kind::Breakdown { dimension: d.clone(), top: None }, allowed, Some("value"))
+            (Kind::Breakdown { dimension: d.clone(), top: None, goal: None }, allowed, Some("value"))
         }
         _ => return bad("at most one dimension per query (a time:* or an event:/visit: dimension)"),
     };

@@ -15,6 +15,10 @@
 //! - retention: `interval` (day, week, month; default week), `periods` (8);
 //! - sequences: `pattern`, `steps` or repeated `step`;
 //! - flow: `page`, `direction` (forward, backward), `depth` (3).
+//!
+//! Goals: `/goals` reports the site's saved goals; `goal=<saved name or
+//! goal>` on a breakdown (and its export) adds each row's conversions,
+//! conversion rate and revenue per currency.
 
 use mallard_core::period::{self, DateRange};
 use serde_json::{Value, json};
@@ -150,6 +154,7 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
                 let t = app.stats.run(&request(&c, Kind::Realtime, c.range))?;
                 Ok(first_row(&t))
             }
+            "goals" => goals(app, &c, &p),
             "funnel" | "retention" | "sequences" | "flow" => {
                 let kind = behaviour(app, what, &c, &p)?;
                 let shape = if what == "sequences" { first_row } else { all_rows };
@@ -164,7 +169,8 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
                         .map(|(_, v)| v.into_owned())
                         .unwrap_or_default();
                 let (limit, page) = limit(&p)?;
-                let kind = Kind::Breakdown { dimension, top: Some(limit * page) };
+                let goal = goal(app, &c, &p)?;
+                let kind = Kind::Breakdown { dimension, top: Some(limit * page), goal };
                 let mut out = with_comparison(app, &c, kind, all_rows)?;
                 let skip = ((page - 1) * limit) as usize;
                 if let Some(rows) = out["results"].as_array_mut() {
@@ -178,6 +184,40 @@ pub fn get(app: &App, what: &str, query: &str) -> Reply {
         Ok(v) => http::json(200, &v),
         Err(e) => error_reply(e),
     }
+}
+
+/// The `goal` parameter as goal text: a saved goal's name, or a goal
+/// written out (`event:Signup`, `page:/signup/*`).
+fn goal(app: &App, c: &Common, p: &Params) -> Result<Option<String>, StatsError> {
+    Ok(p.get("goal").map(|g| app.goals.get(&c.site, g).map_or_else(|| g.to_string(), |saved| saved.text())))
+}
+
+/// `GET /api/stats/goals`: the site's saved goals (or `goals`, a JSON array
+/// of goals written out), each with unique and total conversions, the
+/// conversion rate and revenue per currency.
+fn goals(app: &App, c: &Common, p: &Params) -> Result<Value, StatsError> {
+    let named: Vec<(String, String)> = match p.get("goals") {
+        Some(list) => serde_json::from_str::<Vec<String>>(list)
+            .map_err(|_| StatsError::BadRequest("goals must be a JSON array like [\"event:Signup\"]".into()))?
+            .into_iter()
+            .map(|g| (g.clone(), g))
+            .collect(),
+        None => app.goals.list(&c.site).into_iter().map(|g| (g.name.clone(), g.text())).collect(),
+    };
+    if named.is_empty() {
+        return Ok(json!({"site_id": c.site, "range": range_json(c.range), "results": []}));
+    }
+    let kind = Kind::Goals { goals: named.iter().map(|(_, text)| text.clone()).collect() };
+    let mut out = with_comparison(app, c, kind, all_rows)?;
+    for part in ["results", "comparison"] {
+        let rows = if part == "results" { out.get_mut("results") } else { out.pointer_mut("/comparison/results") };
+        if let Some(Value::Array(rows)) = rows {
+            for (row, (name, _)) in rows.iter_mut().zip(&named) {
+                row["name"] = json!(name);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Steps from `steps` (a JSON array) or repeated `step` parameters.
@@ -266,6 +306,7 @@ pub fn export(app: &App, query: &str) -> Reply {
             "breakdown" => Kind::Breakdown {
                 dimension: p.get("dimension").unwrap_or("event:page").to_string(),
                 top: p.get("limit").and_then(|l| l.parse().ok()),
+                goal: goal(app, &c, &p)?,
             },
             "timeseries" => Kind::Timeseries(p.get("interval").unwrap_or(default_interval(c.range)).to_string()),
             other => {
