@@ -10,12 +10,7 @@ goal_rows AS (
     FROM ev {{attribute_join}}
 ),
 totals AS (
-    SELECT value,
-           mallard_uniq_exact(visitor_id) AS visitors,
-           count(DISTINCT visitor_id) FILTER (WHERE hit) AS conversions,
-           count(*) FILTER (WHERE hit) AS events
-    FROM goal_rows
-    GROUP BY value
+    {{goal_totals:value}}
 ),
 money AS (
     {{revenue_of:goal_rows:value}}

@@ -3,12 +3,7 @@
 -- of its time; a visit (visits, bounce rate, duration) in the bucket of its
 -- first event.
 WITH {{visits_ctes}},
-buckets AS (
-    SELECT unnest(generate_series(
-        date_trunc('{{granularity}}', CAST($start_local AS TIMESTAMP)),
-        date_trunc('{{granularity}}', CAST($end_local AS TIMESTAMP) - INTERVAL 1 MICROSECOND),
-        INTERVAL 1 {{granularity}})) AS bucket
-),
+{{buckets}},
 {{by_events}},
 by_visits AS (
     SELECT date_trunc('{{granularity}}', {{local:first_ts}}) AS bucket,

@@ -43,6 +43,9 @@ pub struct App {
     pub stats: Arc<Stats>,
     pub funnels: Funnels,
     pub goals: Goals,
+    pub filtered: crate::filtered::Filtered,
+    pub annotations: crate::query::annotations::Annotations,
+    pub site_settings: crate::query::site_settings::Sites,
     pub auth: crate::auth::Auth,
     pub keys: crate::auth::keys::Keys,
     pub shares: crate::auth::shares::Shares,
@@ -147,6 +150,12 @@ impl App {
         };
         let funnels = crate::query::funnels::open(&store)
             .map_err(context("cannot read the saved funnels in", &config.data_dir))?;
+        let filtered = crate::filtered::Filtered::open(&store)
+            .map_err(context("cannot read the filtered-out counts in", &config.data_dir))?;
+        let annotations = crate::query::annotations::open(&store)
+            .map_err(context("cannot read the annotations in", &config.data_dir))?;
+        let site_settings = crate::query::site_settings::Sites::open(&store)
+            .map_err(context("cannot read the site settings in", &config.data_dir))?;
         let goals =
             crate::query::goals::open(&store).map_err(context("cannot read the saved goals in", &config.data_dir))?;
         let auth = crate::auth::Auth::open(
@@ -249,6 +258,9 @@ impl App {
             stats,
             funnels,
             goals,
+            filtered,
+            annotations,
+            site_settings,
             auth,
             keys,
             shares,
@@ -328,6 +340,9 @@ impl App {
             Ok(true) => log::info("visitor-id salt rotated; salts older than the previous period destroyed", &[]),
             Ok(false) => {}
             Err(e) => log::error("salt rotation failed", &[("error", &e)]),
+        }
+        if let Err(e) = self.filtered.record(&self.metrics) {
+            log::warn("could not store the filtered-out counts; will retry", &[("error", &e)]);
         }
         let limited = self.pipeline.prune_rate_limits();
         self.metrics.set_gauge("mallard_rate_limited_sites", limited as f64);
@@ -410,6 +425,9 @@ impl App {
         }
         if let Some(t) = self.housekeeping.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
+        }
+        if let Err(e) = self.filtered.record(&self.metrics) {
+            log::warn("could not store the filtered-out counts", &[("error", &e)]);
         }
         if let Some(t) = self.maintainer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();

@@ -13,6 +13,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod files;
+pub mod filtered;
 pub mod http;
 pub mod ingest;
 pub mod lake;

@@ -80,6 +80,11 @@ impl Metrics {
         *lock(&self.counters).entry((name, labels.to_string())).or_default() += by;
     }
 
+    /// Every series of counter `name`: its labels (`reason="bot"`) → value.
+    pub fn counter_series(&self, name: &str) -> BTreeMap<String, f64> {
+        lock(&self.counters).iter().filter(|((n, _), _)| *n == name).map(|((_, l), v)| (l.clone(), *v)).collect()
+    }
+
     pub fn set_gauge(&self, name: &'static str, value: f64) {
         lock(&self.gauges).insert(name, value);
     }

@@ -200,3 +200,55 @@ fn one_event_for_several_sites() {
     assert_eq!(query(&lake, "SELECT site FROM {lake} ORDER BY site"), vec![vec!["a.example"], vec!["b.example"]]);
     assert!(lake.join("site=a.example").is_dir() && lake.join("site=b.example").is_dir());
 }
+
+/// What was filtered out, by day (`/api/filtered`): counted by hand from the
+/// requests sent here, kept across a restart.
+#[test]
+fn what_was_filtered_out_is_counted_by_day_and_kept() {
+    let c = Collector::start(&[("MALLARD_SITES", "example.com")]);
+    let send = |c: &Collector| {
+        let bot = request(
+            "POST",
+            &c.url("/api/event"),
+            &[("User-Agent", "curl/8.4.0")],
+            br#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#,
+        );
+        assert_eq!(bot.header("x-mallard-dropped"), Some("bot"));
+        assert_eq!(post_event(c, r#"{"n":"pageview","u":"https://other.org/","d":"other.org"}"#).status, 202);
+        assert_eq!(post_event(c, r#"{"n":"pageview","u":"https://other.org/","d":"other.org"}"#).status, 202);
+        assert_eq!(post_event(c, r#"{"n":"pageview","u":"http://localhost:3000/","d":"example.com"}"#).status, 202);
+        assert_eq!(post_event(c, "{not json").status, 400);
+        let big =
+            format!(r#"{{"n":"pageview","u":"https://example.com/","d":"example.com","p":"{}"}}"#, "x".repeat(70_000));
+        assert_eq!(post_event(c, &big).status, 413);
+        assert_eq!(post_event(c, r#"{"n":"pageview","u":"https://example.com/","d":"example.com"}"#).status, 202);
+    };
+    send(&c);
+    // Summed over the days listed (a run across midnight UTC spans two).
+    let today = |c: &Collector| {
+        let r = request("GET", &c.url("/api/filtered"), &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let mut sum = serde_json::json!({"dropped": {}, "rejected": {}});
+        for day in r.json()["days"].as_array().unwrap() {
+            for kind in ["dropped", "rejected"] {
+                for (k, v) in day[kind].as_object().unwrap() {
+                    let before = sum[kind][k].as_u64().unwrap_or(0);
+                    sum[kind][k] = serde_json::json!(before + v.as_u64().unwrap());
+                }
+            }
+        }
+        sum
+    };
+    let first = today(&c);
+    assert_eq!(first["dropped"], serde_json::json!({"bot": 1, "unknown-site": 2, "localhost": 1}));
+    assert_eq!(first["rejected"], serde_json::json!({"400": 1, "413": 1}));
+    let data = c.stop();
+    // A restart keeps them, and adds what comes next.
+    let c = Collector::start_in(&data, &[("MALLARD_SITES", "example.com")]);
+    assert_eq!(today(&c)["dropped"]["bot"], 1);
+    send(&c);
+    let second = today(&c);
+    assert_eq!(second["dropped"], serde_json::json!({"bot": 2, "unknown-site": 4, "localhost": 2}));
+    assert_eq!(second["rejected"], serde_json::json!({"400": 2, "413": 2}));
+    assert_eq!(request("GET", &c.url("/api/filtered?days=0"), &[], b"").status, 400);
+}

@@ -588,3 +588,158 @@ fn settings_files_are_private() {
     let auth = std::fs::read_to_string(c.data_dir.join("auth.json")).unwrap();
     assert!(!auth.contains(PASSWORD) && auth.contains("memory_kib"));
 }
+
+/// Small-count protection on shared links, over the fixture by hand: from
+/// 2026-11-01 to 2026-11-03 there are 3 visitors, 1 with Chrome (A) and 2
+/// with Mobile Safari (B, C).
+#[test]
+fn shared_links_hide_numbers_of_fewer_than_k_visitors() {
+    let c = Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let r = post_json(&c, "/api/shares", &owner, &json!({"site_id": "example.com"}));
+    let token = r.json()["url"].as_str().unwrap().trim_start_matches("/share/").to_string();
+    secret(&token);
+    let share = [("X-Mallard-Share", token.as_str())];
+    let range = "site_id=example.com&period=custom&date=2026-11-01,2026-11-03";
+    let get = |headers: &[(&str, &str)], path: &str| {
+        let r = request(
+            "GET",
+            &c.url(&format!("{path}{}{range}", if path.contains('?') { "&" } else { "?" })),
+            headers,
+            b"",
+        );
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        r.json()
+    };
+    let set_k = |k: u64| {
+        let mut h = owner.to_vec();
+        h.push(("Content-Type", "application/json"));
+        let r = request(
+            "PUT",
+            &c.url("/api/sites/settings?site_id=example.com"),
+            &h,
+            json!({"small_count_k": k}).to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    let browsers = |v: &Value| -> Vec<(String, Value)> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["value"].as_str().unwrap().to_string(), r["visitors"].clone()))
+            .collect()
+    };
+
+    // Default k = 5: 3 visitors in all, so nothing is shown through the link.
+    assert_eq!(
+        request("GET", &c.url("/api/sites/settings?site_id=example.com"), &share, b"").json()["small_count_k"],
+        5
+    );
+    assert_eq!(get(&share, "/api/stats/main")["results"]["visitors"], Value::Null);
+    assert_eq!(get(&share, "/api/stats/breakdown/visit:browser")["results"], json!([]));
+    // The owner sees everything.
+    assert_eq!(get(&owner, "/api/stats/main")["results"]["visitors"], 3);
+
+    set_k(2);
+    assert_eq!(get(&share, "/api/stats/main")["results"]["visitors"], 3);
+    assert_eq!(browsers(&get(&share, "/api/stats/breakdown/visit:browser")), [("Mobile Safari".into(), json!(2))]);
+    // Filtering on a hidden value reveals nothing: it reads as a value with no visitors.
+    let chrome = get(&share, &format!("/api/stats/main?filter={}", "visit%3Abrowser%20%3D%3D%20Chrome"));
+    let nothing = get(&share, &format!("/api/stats/main?filter={}", "visit%3Abrowser%20%3D%3D%20Lynx"));
+    assert_eq!(chrome["results"], nothing["results"]);
+    assert_eq!(chrome["results"]["pageviews"], Value::Null);
+    // Exports through the link hide the same rows; single visits and raw queries are refused.
+    let csv =
+        request("GET", &c.url(&format!("/api/stats/export?format=csv&dimension=visit:browser&{range}")), &share, b"");
+    assert_eq!(csv.status, 200);
+    assert!(csv.text().contains("Mobile Safari") && !csv.text().contains("Chrome"), "{}", csv.text());
+    let sessions = request("GET", &c.url(&format!("/api/stats/sessions?{range}")), &share, b"");
+    assert_eq!(sessions.status, 403);
+    let mut h = share.to_vec();
+    h.push(("Content-Type", "application/json"));
+    let v2 = request(
+        "POST",
+        &c.url("/api/v2/query"),
+        &h,
+        json!({"site_id": "example.com", "metrics": ["visitors"], "date_range": "all"}).to_string().as_bytes(),
+    );
+    assert_eq!(v2.status, 403, "{}", v2.text());
+
+    // k = 1 turns it off; only an admin may change it.
+    set_k(1);
+    assert_eq!(browsers(&get(&share, "/api/stats/breakdown/visit:browser")).len(), 2);
+    let r = request("PUT", &c.url("/api/sites/settings?site_id=example.com"), &h, br#"{"small_count_k": 9}"#);
+    assert_eq!(r.status, 403);
+    let mut h = owner.to_vec();
+    h.push(("Content-Type", "application/json"));
+    let r = request("PUT", &c.url("/api/sites/settings?site_id=example.com"), &h, br#"{"small_count_k": -1}"#);
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("whole number from 0 to 1000"), "{}", r.text());
+}
+
+/// Walks the whole route table with a read-only credential (a `read` API
+/// key): every write and admin route answers 403; only the reads listed here
+/// (and the open routes: the page, ingestion, health, login) answer. A route
+/// added to the table without a decision here fails this test.
+#[test]
+fn a_read_only_credential_gets_403_on_every_write_and_admin_route() {
+    use mallard_collector::routes::ROUTES;
+    let c = Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let key = post_json(&c, "/api/keys", &owner, &json!({"name": "viewer", "scope": "read"})).json()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    secret(&key);
+    let bearer = format!("Bearer {key}");
+    // Open to everyone (no credential needed), so not a question of role.
+    let open = [
+        "/",
+        "/assets",
+        "/api/event",
+        "/js/script.js",
+        "/health",
+        "/health/ready",
+        "/health/detailed",
+        "/metrics",
+        "/api/auth/setup",
+        "/api/auth/login",
+        "/api/auth/status",
+        "/share",
+    ];
+    // What a read-only credential may do besides.
+    let reads = [
+        ("GET", "/api/sites"),
+        ("GET", "/api/sites/settings"),
+        ("GET", "/api/funnels"),
+        ("GET", "/api/goals"),
+        ("GET", "/api/annotations"),
+        ("POST", "/api/v2/query"),
+        ("POST", "/api/auth/logout"),
+    ];
+    let mut checked = 0;
+    for (route, methods) in ROUTES {
+        if open.contains(route) {
+            continue;
+        }
+        for method in methods.iter().filter(|m| !matches!(**m, "HEAD" | "OPTIONS")) {
+            let path = match *route {
+                "/api/stats/breakdown" => "/api/stats/breakdown/event:page".to_string(),
+                r => r.to_string(),
+            };
+            let url = c.url(&format!("{path}?site_id=example.com&name=x&id=x"));
+            let r = request(method, &url, &[("Authorization", &bearer), ("Content-Type", "application/json")], b"{}");
+            let read = reads.contains(&(*method, *route)) || (*method == "GET" && route.starts_with("/api/stats/"));
+            if read {
+                assert_ne!(r.status, 403, "{method} {route} is a read: {}", r.text());
+            } else {
+                assert_eq!(r.status, 403, "{method} {route} must be refused to a read-only credential: {}", r.text());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "walked {checked} route methods");
+}

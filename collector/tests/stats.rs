@@ -568,6 +568,20 @@ fn goals_report_conversions_and_revenue_and_split_breakdowns() {
     );
     assert_eq!(r.status, 400, "an unknown goal name is not a goal: {}", r.text());
 
+    // Over time: 2026-11-01 has A and B (A converts with 9.99 EUR), then A and C, then B.
+    let series = api(&c, &format!("/api/stats/timeseries?site_id=example.com&{RANGE}&interval=day&goal=Signups"));
+    let days: Vec<(String, i64, i64)> = series["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let day = r["bucket"].as_str().unwrap()[..10].to_string();
+            (day, r["visitors"].as_i64().unwrap(), r["conversions"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(days, [("2026-11-01".into(), 2, 1), ("2026-11-02".into(), 2, 0), ("2026-11-03".into(), 1, 0)]);
+    assert_eq!(series["results"][0]["revenue"], json!([{"currency": "EUR", "total": 9.99, "average": 9.99}]));
+
     // Saved goals survive a restart; delete removes one.
     let data = c.stop();
     let c = Collector::start_in(&data, &[]);
@@ -581,4 +595,41 @@ fn goals_report_conversions_and_revenue_and_split_breakdowns() {
     assert_eq!(request("DELETE", &c.url("/api/goals?site_id=example.com&name=Pro"), &[], b"").status, 204);
     assert_eq!(request("DELETE", &c.url("/api/goals?site_id=example.com&name=Pro"), &[], b"").status, 404);
     assert_eq!(api(&c, "/api/goals?site_id=example.com")["goals"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn annotations_are_dated_notes_per_site() {
+    let c = Collector::start_in(&fixture_data(), &[]);
+    let post = |body: Value| {
+        let r = request("POST", &c.url("/api/annotations?site_id=example.com"), &[], body.to_string().as_bytes());
+        (r.status, r.json())
+    };
+    let (status, first) = post(json!({"date": "2026-11-20", "text": "  launched the pricing page "}));
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["annotation"]["text"], "launched the pricing page");
+    assert_eq!(post(json!({"date": "2026-11-02", "text": "newsletter"})).0, 201);
+    assert_eq!(post(json!({"date": "2026-12-01", "text": "later"})).0, 201);
+    for bad in
+        [json!({"date": "2026-13-01", "text": "x"}), json!({"date": "2026-11-01", "text": " "}), json!({"text": "x"})]
+    {
+        let (status, body) = post(bad);
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"].is_string());
+    }
+    let (status, body) = post(json!({"date": "2026-11-01", "text": "x".repeat(501)}));
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("1 to 500 characters"));
+
+    // Listed by date, and only within from/to.
+    let list = api(&c, "/api/annotations?site_id=example.com&from=2026-11-01&to=2026-11-30");
+    let dates: Vec<&str> =
+        list["annotations"].as_array().unwrap().iter().map(|a| a["date"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2026-11-02", "2026-11-20"]);
+    assert_eq!(api(&c, "/api/annotations?site_id=other.org")["annotations"], json!([]));
+
+    let id = first["annotation"]["id"].as_str().unwrap();
+    let url = c.url(&format!("/api/annotations?site_id=example.com&id={id}"));
+    assert_eq!(request("DELETE", &url, &[], b"").status, 204);
+    assert_eq!(request("DELETE", &url, &[], b"").status, 404);
+    assert_eq!(api(&c, "/api/annotations?site_id=example.com")["annotations"].as_array().unwrap().len(), 2);
 }

@@ -46,6 +46,9 @@ const FLOW: &str = include_str!("../../sql/flow.sql");
 const GOALS: &str = include_str!("../../sql/goals.sql");
 const BREAKDOWN_GOAL: &str = include_str!("../../sql/breakdown_goal.sql");
 const REVENUE: &str = include_str!("../../sql/revenue.sql");
+const GOAL_TOTALS: &str = include_str!("../../sql/goal_totals.sql");
+const BUCKETS: &str = include_str!("../../sql/buckets.sql");
+const TIMESERIES_GOAL: &str = include_str!("../../sql/timeseries_goal.sql");
 
 /// Where retention's period numbers count from (as `tally::period_number`): a Monday, so that week
 /// numbers are whole weeks (and a month or day number maps back by adding).
@@ -146,6 +149,11 @@ pub enum Report {
         dimension: Dimension,
         goal: Goal,
         top: Option<u64>,
+    },
+    /// A time series of a goal's conversions and revenue.
+    GoalTimeseries {
+        granularity: Granularity,
+        goal: Goal,
     },
     /// Conversions, conversion rate and revenue of each goal.
     Goals {
@@ -801,7 +809,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
     let template = match report {
         Report::Events => EVENTS,
         Report::Metrics => METRICS,
-        Report::Timeseries(g) => {
+        Report::Timeseries(g) | Report::GoalTimeseries { granularity: g, .. } => {
             let (Some(_), Some(_)) = (start_local, end_local) else {
                 return Err("a time series needs start_date and end_date".into());
             };
@@ -809,7 +817,19 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
                 g.check_buckets(start, end)?;
             }
             v.insert("granularity", g.sql().into());
-            TIMESERIES
+            v.insert("buckets", body(BUCKETS));
+            match report {
+                Report::GoalTimeseries { goal, .. } => {
+                    v.insert("goal_match", b.goal_match(goal, 0));
+                    v.insert("revenue_of:goal_rows:bucket", revenue_of("goal_rows", "bucket", "hit AND"));
+                    v.insert(
+                        "goal_totals:bucket",
+                        fill(&body(GOAL_TOTALS), &BTreeMap::from([("key", "bucket".to_string())])),
+                    );
+                    TIMESERIES_GOAL
+                }
+                _ => TIMESERIES,
+            }
         }
         Report::Breakdown { dimension, top: n } => {
             top(&mut b, *n);
@@ -833,6 +853,7 @@ pub fn build(report: &Report, scope: &Scope, source: &Source) -> Result<Query, S
             v.insert("value", value);
             v.insert("goal_match", b.goal_match(goal, 0));
             v.insert("revenue_of:goal_rows:value", revenue_of("goal_rows", "value", "hit AND"));
+            v.insert("goal_totals:value", fill(&body(GOAL_TOTALS), &BTreeMap::from([("key", "value".to_string())])));
             BREAKDOWN_GOAL
         }
         Report::Goals { goals } => {

@@ -60,7 +60,7 @@ pub const METRICS: Signature = Signature {
 pub const TIMESERIES: Signature = Signature {
     name: "mallard_timeseries",
     positional: &[LAKE, SITE, START, END],
-    named: &[arg("granularity", Type::Varchar), FILTERS, TIMEZONE, HOT, COLLECTOR],
+    named: &[arg("granularity", Type::Varchar), arg("goal", Type::Varchar), FILTERS, TIMEZONE, HOT, COLLECTOR],
 };
 pub const BREAKDOWN: Signature = Signature {
     name: "mallard_breakdown",

@@ -9,6 +9,7 @@ import { Kpis } from './kpis.js';
 import { Chart } from './chart.js';
 import { Breakdowns } from './breakdown.js';
 import { GoalsPanel } from './goals.js';
+import { Annotations, useAnnotations } from './annotations.js';
 import { Funnel } from './funnel.js';
 import { Retention } from './retention.js';
 import { Sequences } from './sequences.js';
@@ -18,6 +19,7 @@ import { Settings } from './settings.js';
 import { Login } from './login.js';
 import './keys.js';
 import './shares.js';
+import './filtered.js';
 import { EmptyState, ErrorState } from './empty.js';
 
 /** The URL-held state and a setter that pushes a history entry. */
@@ -39,14 +41,17 @@ function useUrlState() {
   return [state, set];
 }
 
-function Overview({ state, set }) {
+function Overview({ state, set, auth }) {
   const main = useApi('/api/stats/main', statsParams(state, { compare: state.compare ? 'previous_period' : '' }));
   const series = useApi('/api/stats/timeseries', statsParams(state, { compare: state.compare ? 'previous_period' : '' }));
+  const range = series.data && series.data.range;
+  const annotations = useAnnotations(state, range);
   if (main.error) return html`<${ErrorState} error=${main.error} retry=${main.reload} />`;
   const results = main.data && main.data.results;
   if (results && results.events === 0 && state.filters.length === 0) return html`<${EmptyState} site=${state.site} />`;
   return html`<${Kpis} main=${main} state=${state} set=${set} />
-    ${series.error ? html`<${ErrorState} error=${series.error} retry=${series.reload} />` : html`<${Chart} series=${series} state=${state} />`}
+    ${series.error ? html`<${ErrorState} error=${series.error} retry=${series.reload} />` : html`<${Chart} series=${series} state=${state} notes=${annotations.notes} />
+          <${Annotations} state=${state} range=${range} auth=${auth} ...${annotations} />`}
     <${GoalsPanel} state=${state} set=${set} />
     <${Breakdowns} state=${state} set=${set} total=${results ? results.visitors : 0} />`;
 }

@@ -1,7 +1,10 @@
 // The time series: the chosen metric per bucket as an SVG line, the
 // comparison period as a dashed second line, a tooltip on hover/focus.
+// `title` names a metric that is not a KPI (a goal's conversions, revenue);
+// `notes` (annotations) are marked as dashed lines at their buckets.
 import { html, useState } from '../vendor/preact-htm.js';
 import { LABELS, metric } from './format.js';
+import { bucketOf } from './annotations.js';
 
 const W = 800;
 const H = 220;
@@ -14,7 +17,7 @@ function label(bucket, interval) {
   return date.slice(5);
 }
 
-export function Chart({ series, state }) {
+export function Chart({ series, state, title, notes = [] }) {
   const [hover, setHover] = useState(null);
   if (series.error) return null;
   if (!series.data) return html`<section class="chart skeleton" aria-busy="true" aria-label="Loading the chart"></section>`;
@@ -22,6 +25,7 @@ export function Chart({ series, state }) {
   const previous = series.data.comparison ? series.data.comparison.results : null;
   const interval = series.data.interval || 'day';
   const name = state.metric;
+  const heading = title || LABELS[name];
   const values = rows.map((r) => r[name] ?? 0);
   const before = previous ? previous.map((r) => r[name] ?? 0) : [];
   const max = Math.max(1, ...values, ...before);
@@ -32,10 +36,10 @@ export function Chart({ series, state }) {
   const ticks = [0, max / 2, max];
   const every = Math.max(1, Math.ceil(n / 8));
   const step = (W - PAD.left - PAD.right) / n;
-  const summary = `${LABELS[name]} per ${interval}: ${rows.length} buckets, highest ${metric(name, Math.max(0, ...values))}`;
-  return html`<section class="chart" aria-label=${`Chart of ${LABELS[name]}`}>
+  const summary = `${heading} per ${interval}: ${rows.length} buckets, highest ${metric(name, Math.max(0, ...values))}`;
+  return html`<section class="chart" aria-label=${`Chart of ${heading}`}>
     <div class="chart-head">
-      <h2>${LABELS[name]}</h2>
+      <h2>${heading}</h2>
       ${previous && html`<span class="legend"><i class="now"></i>this period <i class="before"></i>previous period</span>`}
     </div>
     <svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${summary} onMouseLeave=${() => setHover(null)}>
@@ -48,6 +52,10 @@ export function Chart({ series, state }) {
       )}
       ${previous && html`<path class="line before" d=${line(before)} />`}
       <path class="line now" d=${line(values)} />
+      ${notes.map((n) => {
+        const i = bucketOf(rows, n.date);
+        return i >= 0 && html`<line class="note" data-note=${n.id} data-bucket=${rows[i].bucket} x1=${x(i)} x2=${x(i)} y1=${PAD.top} y2=${H - PAD.bottom}><title>${n.date}: ${n.text}</title></line>`;
+      })}
       ${hover !== null && html`<line class="cursor" x1=${x(hover)} x2=${x(hover)} y1=${PAD.top} y2=${H - PAD.bottom} />`}
       ${rows.map(
         (r, i) => html`<rect class="hit" x=${x(i) - step / 2} y=${PAD.top} width=${step} height=${H - PAD.top - PAD.bottom}
@@ -59,7 +67,7 @@ export function Chart({ series, state }) {
     ${hover !== null &&
     html`<div class="tooltip" role="status" style=${`left:${(x(hover) / W) * 100}%`}>
       <strong>${rows[hover].bucket.replace(' 00:00:00', '')}</strong>
-      <span>${LABELS[name]}: ${metric(name, rows[hover][name])}</span>
+      <span>${heading}: ${metric(name, rows[hover][name])}</span>
       ${previous && previous[hover] && html`<span class="muted">previous: ${metric(name, previous[hover][name])}</span>`}
     </div>`}
   </section>`;

@@ -8,6 +8,7 @@ import { sendJson, useApi } from './api.js';
 import { statsParams } from './state.js';
 import { number, percent } from './format.js';
 import { ErrorState } from './empty.js';
+import { Chart } from './chart.js';
 import { registerSection } from './settings.js';
 import { Suggest } from './suggest.js';
 
@@ -15,6 +16,22 @@ import { Suggest } from './suggest.js';
 export function money(revenue) {
   if (!revenue || revenue.length === 0) return '–';
   return revenue.map((r) => new Intl.NumberFormat('en-US', { style: 'currency', currency: r.currency }).format(r.total)).join(' · ');
+}
+
+/** A goal over time: its conversions, and its revenue in each currency. */
+function GoalTimeline({ state }) {
+  const series = useApi('/api/stats/timeseries', statsParams(state, { goal: state.goal }));
+  if (series.error) return html`<${ErrorState} error=${series.error} retry=${series.reload} />`;
+  const rows = series.data ? series.data.results : [];
+  const currencies = [...new Set(rows.flatMap((r) => r.revenue.map((m) => m.currency)))].sort();
+  const inCurrency = (c) => ({
+    ...series,
+    data: series.data && { ...series.data, comparison: null, results: rows.map((r) => ({ ...r, amount: (r.revenue.find((m) => m.currency === c) || { total: 0 }).total })) },
+  });
+  return html`<div class="goal-timeline" data-testid="goal-timeline">
+    <${Chart} series=${{ ...series, data: series.data && { ...series.data, comparison: null } }} state=${{ ...state, metric: 'conversions' }} title=${`${state.goal}: conversions`} />
+    ${currencies.map((c) => html`<div data-currency=${c}><${Chart} series=${inCurrency(c)} state=${{ ...state, metric: 'amount' }} title=${`${state.goal}: revenue (${c})`} /></div>`)}
+  </div>`;
 }
 
 export function GoalsPanel({ state, set }) {
@@ -46,6 +63,7 @@ export function GoalsPanel({ state, set }) {
       ${state.goal && html`<button type="button" class="chip" data-testid="goal-chip" onClick=${() => set({ goal: '' })}>Goal: ${state.goal} ×</button>`}
     </div>
     <div class="panel-body">${body}</div>
+    ${state.goal && html`<${GoalTimeline} state=${state} />`}
   </section>`;
 }
 

@@ -266,7 +266,12 @@ fn bind_metrics(args: &Args, con: &Connection) -> Result<Query, String> {
 fn bind_timeseries(args: &Args, con: &Connection) -> Result<Query, String> {
     let (lake, scope) = dated_scope(args)?;
     let granularity = text(args.named.get("granularity"), "granularity")?.unwrap_or_else(|| "day".into());
-    build(con, &lake, Report::Timeseries(Granularity::parse(&granularity)?), &scope)
+    let granularity = Granularity::parse(&granularity)?;
+    let report = match text(args.named.get("goal"), "goal")? {
+        Some(goal) => Report::GoalTimeseries { granularity, goal: mallard_core::goal::parse(&goal)? },
+        None => Report::Timeseries(granularity),
+    };
+    build(con, &lake, report, &scope)
 }
 
 fn bind_breakdown(args: &Args, con: &Connection) -> Result<Query, String> {

@@ -285,6 +285,14 @@ test('goals: added in Settings with suggestions, the Goals panel and goal-split 
   assert.deepEqual(devices, [['Chrome', 1, 1], ['Mobile Safari', 2, 0]]);
   const want = (await api('/api/stats/breakdown/visit:browser', { goal: 'Signups', limit: 8 })).results.map((r) => [r.value, r.visitors, r.conversions]);
   assert.deepEqual(devices, want);
+  // The goal over time: conversions, and revenue per currency (never mixed).
+  await page.waitForSelector('[data-testid="goal-timeline"] > section.chart rect.hit');
+  const points = (sel) => page.$$eval(sel, (els) => els.map((e) => [e.dataset.bucket, Number(e.dataset.value)]));
+  const series = (await api('/api/stats/timeseries', { goal: 'Signups' })).results;
+  assert.deepEqual(await points('[data-testid="goal-timeline"] > section.chart rect.hit'), series.map((r) => [r.bucket, r.conversions]));
+  const eur = await points('[data-testid="goal-timeline"] [data-currency="EUR"] rect.hit');
+  assert.deepEqual(eur, series.map((r) => [r.bucket, r.revenue.length ? r.revenue[0].total : 0]));
+  assert.equal(eur.reduce((a, [, v]) => a + v, 0), 9.99, 'by hand: one signup of 9.99 EUR in November');
   await page.screenshot({ path: join(SHOTS, 'goals-desktop-light.png'), fullPage: true });
 
   // The flow view starts at the most viewed page, picked with suggestions.
@@ -300,6 +308,43 @@ test('goals: added in Settings with suggestions, the Goals panel and goal-split 
     const r = await fetch(`${collector.base}/api/goals?site_id=${SITE}&name=${encodeURIComponent(name)}`, { method: 'DELETE', headers: { Origin: collector.base } });
     assert.equal(r.status, 204);
   }
+});
+
+test('annotations: added from the overview, marked on the chart and listed', async () => {
+  const page = await open(PAGE_QUERY);
+  const form = '[data-testid="annotations"] form';
+  await page.waitForSelector(form);
+  await page.fill(`${form} input[type="date"]`, '2026-11-02');
+  await page.fill(`${form} input[aria-label="Note"]`, 'newsletter sent');
+  await page.click(`${form} button[type="submit"]`);
+  await page.waitForSelector('[data-testid="annotations"] li[data-date="2026-11-02"]');
+  assert.match(await page.textContent('[data-testid="annotations"] li[data-date="2026-11-02"]'), /newsletter sent/);
+  // The chart marks the note at its day's bucket.
+  const marks = await page.$$eval('line.note', (els) => els.map((e) => e.dataset.bucket));
+  assert.deepEqual(marks, ['2026-11-02 00:00:00']);
+  const saved = (await (await fetch(`${collector.base}/api/annotations?site_id=${SITE}`)).json()).annotations;
+  assert.deepEqual(saved.map((a) => [a.date, a.text]), [['2026-11-02', 'newsletter sent']]);
+  await page.screenshot({ path: join(SHOTS, 'annotations-desktop-light.png') });
+  await page.click('[data-testid="annotations"] li[data-date="2026-11-02"] button');
+  await page.waitForFunction(() => !document.querySelector('line.note'));
+});
+
+test('filtered out: Settings counts the dropped events and rejected requests by day', async () => {
+  const event = (body, headers = {}) => fetch(`${collector.base}/api/event`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain', ...headers } });
+  const bot = await event(JSON.stringify({ n: 'pageview', u: `https://${SITE}/`, d: SITE }), { 'User-Agent': 'curl/8.4.0' });
+  assert.equal(bot.headers.get('x-mallard-dropped'), 'bot');
+  assert.equal((await event('{not json')).status, 400);
+  assert.equal((await event('{not json either')).status, 400);
+  const page = await open(`${PAGE_QUERY}&view=settings`);
+  await page.waitForSelector('[data-testid="filtered"] tbody tr');
+  const cells = await page.$$eval('[data-testid="filtered"] tbody tr', (rows) =>
+    rows.map((r) => Object.fromEntries([...r.querySelectorAll('td')].map((td) => [td.dataset.dropped || td.dataset.rejected, Number(td.textContent)]))),
+  );
+  // By hand: 1 bot, 2 malformed (summed over the days shown: a run may cross midnight UTC).
+  const sum = (k) => cells.reduce((a, c) => a + c[k], 0);
+  assert.deepEqual([sum('bot'), sum('400'), sum('413'), sum('unknown-site')], [1, 2, 0, 0]);
+  const api = (await (await fetch(`${collector.base}/api/filtered`)).json()).days;
+  assert.deepEqual(cells.map((c) => [c.bot, c['400']]), api.map((d) => [d.dropped.bot || 0, d.rejected['400'] || 0]));
 });
 
 test('login, an API key and a shared link, all from the page', async () => {
@@ -337,10 +382,22 @@ test('login, an API key and a shared link, all from the page', async () => {
     assert.ok(link.startsWith(`${locked.base}/share/`));
     await page.screenshot({ path: join(SHOTS, 'settings-desktop-light.png'), fullPage: true });
 
+    // Small-count protection (k = 5 by default): November has 3 visitors in all
+    // (by hand from the fixture), so the shared link shows no number at all.
+    const hidden = await open(RANGE_QUERY, { base: locked.base, path: new URL(link).pathname });
+    await hidden.waitForFunction(() => document.querySelector('[data-kpi="visitors"] .kpi-value')?.textContent === '–');
+    assert.equal(await hidden.$eval('[data-kpi="visitors"]', (e) => e.dataset.value), '');
+    await hidden.waitForSelector('[data-panel="devices"] .panel-body p.muted');
+    // k = 2 from the settings page: Mobile Safari (2 visitors) shows, Chrome (1) does not.
+    await page.fill('[data-testid="small-counts"] input', '2');
+    await page.click('[data-testid="small-counts"] button');
+    await page.waitForSelector('[data-testid="small-counts"] [role="status"]');
+
     // The shared link: that site's dashboard, no settings, nothing else.
     const shared = await open(RANGE_QUERY, { base: locked.base, path: new URL(link).pathname });
     const sharedKpis = await kpis(shared);
     assert.equal(sharedKpis.visitors[0], shown.visitors[0]);
+    assert.deepEqual(await panelRows(shared, 'devices'), [['Mobile Safari', 2]]);
     assert.equal(await shared.$('nav.views a:text("Settings")'), null);
     assert.deepEqual(await shared.$$eval('[data-testid="site"] option', (o) => o.map((x) => x.value)), [SITE]);
   } finally {

@@ -9,6 +9,7 @@ extension, and by straightforward SQL written here from the definitions:
   unique conversions count such visitors, total conversions the events;
 - the conversion rate is converting visitors / all visitors of the range, in %;
 - revenue is summed (and averaged) per currency, never across currencies;
+- a time series bucket holds the events of its day;
 - a breakdown row's value is the event's (page, name, property) or its visit's
   (the visit's first event's country), and its rate divides the row's
   converting visitors by the row's visitors.
@@ -169,7 +170,22 @@ def main():
                     sys.exit(f"FAIL {dim} / {goal} / {value}: got {(v, c, e, rate, theirs(money))}, "
                              f"plain SQL {(wv, wc, we, 100.0 * wc / wv, want_money.get(value, []))}")
                 checked += 1
-    print(f"goals: {checked} goal and breakdown rows over {visitors} random visitors "
+    # mallard_timeseries with a goal: every day.
+    for goal in GOALS:
+        cond = goal_sql(goal)
+        want = {d: (v, c, e) for d, v, c, e in con.execute(f"""
+            SELECT ts::DATE, count(DISTINCT visitor_id), count(DISTINCT visitor_id) FILTER (WHERE {cond}),
+                   count(*) FILTER (WHERE {cond})
+            FROM ev GROUP BY 1""").fetchall()}
+        want_money = revenue(con, cond, "ts::DATE", "1")
+        rows = con.execute(f"""SELECT bucket::DATE, visitors, conversions, events, revenue
+                               FROM mallard_timeseries({args}, granularity := 'day', goal := ?)""", [goal]).fetchall()
+        for day, v, c, e, money in rows:
+            if (v, c, e) != want.get(day, (0, 0, 0)) or theirs(money) != want_money.get(day, []):
+                sys.exit(f"FAIL timeseries {goal} / {day}: got {(v, c, e, theirs(money))}, "
+                         f"plain SQL {want.get(day)}, {want_money.get(day, [])}")
+            checked += 1
+    print(f"goals: {checked} goal, breakdown and time series rows over {visitors} random visitors "
           f"({first} to {last}) equal plain SQL (conversions, rate, revenue per currency)")
 
 

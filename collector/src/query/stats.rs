@@ -46,7 +46,11 @@ impl Table {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Metrics,
-    Timeseries(String),
+    /// By `interval`; with `goal` (its text), its conversions and revenue per bucket.
+    Timeseries {
+        interval: String,
+        goal: Option<String>,
+    },
     /// With `goal` (its text), each row's conversions and revenue.
     Breakdown {
         dimension: String,
@@ -121,8 +125,11 @@ impl Request {
             filter::parse(f).map_err(bad)?;
         }
         match &self.kind {
-            Kind::Timeseries(g) => {
-                Granularity::parse(g).map_err(bad)?;
+            Kind::Timeseries { interval, goal } => {
+                Granularity::parse(interval).map_err(bad)?;
+                if let Some(goal) = goal {
+                    mallard_core::goal::parse(goal).map_err(bad)?;
+                }
             }
             Kind::Breakdown { dimension, goal, .. } => {
                 Dimension::parse(dimension).map_err(bad)?;
@@ -260,7 +267,10 @@ impl Stats {
         let with = |own: Vec<(&'static str, V)>| [own, common()].concat();
         let call = match &r.kind {
             Kind::Metrics => sig::METRICS.call(head(), common()),
-            Kind::Timeseries(g) => sig::TIMESERIES.call(head(), with(vec![("granularity", text(g))])),
+            Kind::Timeseries { interval, goal } => sig::TIMESERIES.call(
+                head(),
+                with(vec![("granularity", text(interval)), ("goal", goal.as_deref().map_or(V::Null, text))]),
+            ),
             Kind::Breakdown { dimension, top: n, goal } => sig::BREAKDOWN.call(
                 [head(), vec![text(dimension)]].concat(),
                 with(vec![("top", top(*n)), ("goal", goal.as_deref().map_or(V::Null, text))]),

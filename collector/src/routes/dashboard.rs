@@ -35,6 +35,8 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "src/shares.js",
     "src/goals.js",
     "src/suggest.js",
+    "src/annotations.js",
+    "src/filtered.js",
 ];
 
 const INDEX: &[u8] = include_bytes!("../../../dashboard/index.html");

@@ -57,5 +57,5 @@ pub fn put(app: &App, query: &str, body: &[u8]) -> Reply {
 }
 
 pub fn delete(app: &App, query: &str) -> Reply {
-    super::saved::delete(&app.funnels, query, "funnel")
+    super::saved::delete(&app.funnels, query, "funnel", "name")
 }

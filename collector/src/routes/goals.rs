@@ -47,5 +47,5 @@ pub fn put(app: &App, query: &str, body: &[u8]) -> Reply {
 }
 
 pub fn delete(app: &App, query: &str) -> Reply {
-    super::saved::delete(&app.goals, query, "goal")
+    super::saved::delete(&app.goals, query, "goal", "name")
 }

@@ -9,11 +9,13 @@ use crate::auth::access::{self, Principal};
 use crate::http::{self, Method, Reply, Request, header};
 use crate::metrics::Metrics;
 
+mod annotations;
 mod auth;
 mod batch;
 mod dashboard;
 mod erase;
 mod event;
+mod filtered;
 mod funnels;
 mod goals;
 mod health;
@@ -23,14 +25,18 @@ mod query;
 mod saved;
 mod script;
 mod shares;
+mod site_settings;
 mod sites;
 pub mod stats;
 
-/// Routes and the methods they accept (for `405` and `Allow`).
-const ROUTES: &[(&str, &[&str])] = &[
+/// Routes and the methods they accept (for `405` and `Allow`). Public so
+/// that the security test walks every route: one added here is refused to a
+/// read-only credential unless the test's list of reads names it.
+pub const ROUTES: &[(&str, &[&str])] = &[
     ("/", &["GET", "HEAD"]),
     ("/assets", &["GET", "HEAD"]),
     ("/api/sites", &["GET"]),
+    ("/api/sites/settings", &["GET", "PUT"]),
     ("/api/event", &["POST", "GET", "OPTIONS"]),
     ("/api/batch", &["POST"]),
     ("/js/script.js", &["GET", "HEAD"]),
@@ -52,6 +58,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/stats/goals", &["GET"]),
     ("/api/funnels", &["GET", "PUT", "DELETE"]),
     ("/api/goals", &["GET", "PUT", "DELETE"]),
+    ("/api/annotations", &["GET", "POST", "DELETE"]),
+    ("/api/filtered", &["GET"]),
     ("/api/auth/setup", &["POST"]),
     ("/api/auth/login", &["POST"]),
     ("/api/auth/logout", &["POST"]),
@@ -76,8 +84,17 @@ fn class(method: &Method, route: &str) -> Class {
     match route {
         "/api/sites" | "/api/v2/query" => Class::Read,
         "/api/batch" => Class::Ingest,
-        "/api/funnels" | "/api/goals" if *method == Method::Get => Class::Read,
-        "/api/funnels" | "/api/goals" | "/api/keys" | "/api/shares" | "/api/admin/erase" => Class::Admin,
+        "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/annotations" if *method == Method::Get => {
+            Class::Read
+        }
+        "/api/funnels"
+        | "/api/goals"
+        | "/api/sites/settings"
+        | "/api/annotations"
+        | "/api/filtered"
+        | "/api/keys"
+        | "/api/shares"
+        | "/api/admin/erase" => Class::Admin,
         r if r.starts_with("/api/stats/") => Class::Read,
         _ => Class::Open,
     }
@@ -97,6 +114,15 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("X-Frame-Options", "DENY"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"),
 ];
+
+/// The k of small-count protection for `who`: the site's setting on a
+/// shared link, else 0 (nothing hidden).
+fn small_count_k(app: &App, who: Option<&Principal>) -> u64 {
+    match who {
+        Some(Principal::Share { site }) => app.site_settings.get(site).k(),
+        _ => 0,
+    }
+}
 
 fn refuse((status, message): access::Refusal) -> Reply {
     let reply = http::error(status, &message);
@@ -201,8 +227,15 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/metrics") => metrics::get(app, &request),
         (Method::Get, "/api/auth/status") => auth::status(app, &request),
         (Method::Post, "/api/auth/logout") => auth::logout(app, &request),
-        (Method::Post, "/api/auth/setup" | "/api/auth/login" | "/api/v2/query" | "/api/keys" | "/api/shares")
-        | (Method::Put, "/api/funnels" | "/api/goals") => {
+        (Method::Post, "/api/v2/query") if small_count_k(app, who.as_ref()) > 1 => http::error(
+            403,
+            "a shared link with small-count protection reads the dashboard's reports, not /api/v2/query",
+        ),
+        (
+            Method::Post,
+            "/api/auth/setup" | "/api/auth/login" | "/api/v2/query" | "/api/keys" | "/api/shares" | "/api/annotations",
+        )
+        | (Method::Put, "/api/funnels" | "/api/goals" | "/api/sites/settings") => {
             let mut request = request;
             let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
                 Ok(body) => match path.as_str() {
@@ -212,6 +245,8 @@ pub fn handle(app: &App, request: Request) {
                     "/api/shares" => shares::post(app, &body),
                     "/api/funnels" => funnels::put(app, &query, &body),
                     "/api/goals" => goals::put(app, &query, &body),
+                    "/api/sites/settings" => site_settings::put(app, &query, &body),
+                    "/api/annotations" => annotations::post(app, &query, &body),
                     _ => query::post(app, &body, who.as_ref()),
                 },
                 Err(http::BodyError::TooLarge) => http::error(413, "request body larger than 64 KiB"),
@@ -219,10 +254,14 @@ pub fn handle(app: &App, request: Request) {
             };
             return respond_cors(&app.metrics, request, reply, route_name, started, cors);
         }
-        (Method::Get, "/api/stats/export") => stats::export(app, &query),
+        (Method::Get, "/api/stats/export") => stats::export(app, &query, small_count_k(app, who.as_ref())),
         (Method::Get, "/api/funnels") => funnels::get(app, &query),
         (Method::Delete, "/api/funnels") => funnels::delete(app, &query),
         (Method::Get, "/api/goals") => goals::get(app, &query),
+        (Method::Get, "/api/sites/settings") => site_settings::get(app, &query),
+        (Method::Get, "/api/annotations") => annotations::get(app, &query),
+        (Method::Get, "/api/filtered") => filtered::get(app, &query),
+        (Method::Delete, "/api/annotations") => annotations::delete(app, &query),
         (Method::Delete, "/api/goals") => goals::delete(app, &query),
         (Method::Get, "/api/keys") => keys::get(app),
         (Method::Delete, "/api/keys") => keys::delete(app, &query),
@@ -233,7 +272,7 @@ pub fn handle(app: &App, request: Request) {
             None => http::error(401, "log in as an admin"),
         },
         (Method::Get, p) if p.starts_with("/api/stats/") && route.is_some() => {
-            stats::get(app, p.trim_start_matches("/api/stats/"), &query)
+            stats::get(app, p.trim_start_matches("/api/stats/"), &query, small_count_k(app, who.as_ref()))
         }
         _ => match route {
             Some((_, methods)) => {

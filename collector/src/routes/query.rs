@@ -122,7 +122,7 @@ pub fn run(app: &App, body: &Value) -> Result<Value, StatsError> {
         [] => (Kind::Metrics, TOTALS, None),
         [d] if d.starts_with("time:") => {
             let g = d.trim_start_matches("time:");
-            (Kind::Timeseries(g.to_string()), SERIES, Some("bucket"))
+            (Kind::Timeseries { interval: g.to_string(), goal: None }, SERIES, Some("bucket"))
         }
         [d] => {
             let dimension = Dimension::parse(d).map_err(StatsError::BadRequest)?;

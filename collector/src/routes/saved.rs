@@ -34,14 +34,15 @@ pub fn put<T: Named>(saved: &Saved<T>, site: &str, item: T, what: &str) -> Reply
     }
 }
 
-/// `DELETE …?site_id=…&name=…`: 204, or 404 when there is no such `what`.
-pub fn delete<T: Named>(saved: &Saved<T>, query: &str, what: &str) -> Reply {
+/// `DELETE …?site_id=…&<key>=…` (`key`: the parameter naming the item,
+/// `name` or `id`): 204, or 404 when there is no such `what`.
+pub fn delete<T: Named>(saved: &Saved<T>, query: &str, what: &str, key: &str) -> Reply {
     let p = Params::parse(query);
     let site = match site(&p) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Some(name) = p.get("name") else { return http::error(400, "name is required") };
+    let Some(name) = p.get(key) else { return http::error(400, &format!("{key} is required")) };
     match saved.delete(&site, name) {
         Ok(true) => http::reply(204, "application/json", Vec::new()),
         Ok(false) => http::error(404, &format!("no saved {what} {name:?} for {site}")),

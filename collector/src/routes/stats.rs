@@ -17,8 +17,8 @@
 //! - flow: `page`, `direction` (forward, backward), `depth` (3).
 //!
 //! Goals: `/goals` reports the site's saved goals; `goal=<saved name or
-//! goal>` on a breakdown (and its export) adds each row's conversions,
-//! conversion rate and revenue per currency.
+//! goal>` on a breakdown or a time series (and their export) adds each
+//! row's conversions, conversion rate and revenue per currency.
 
 use mallard_core::period::{self, DateRange};
 use serde_json::{Value, json};
@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::http::params::Params;
 use crate::http::{self, Reply, header};
+use crate::query::protection::protect;
 use crate::query::stats::{Kind, Request, StatsError, Table};
 
 /// Maps a stats error to its HTTP reply.
@@ -131,58 +132,79 @@ fn limit(p: &Params) -> Result<(u64, u64), StatsError> {
     Ok((number("limit", 10)?.min(10_000), number("page", 1)?))
 }
 
-/// `GET /api/stats/<what>`.
-pub fn get(app: &App, what: &str, query: &str) -> Reply {
+/// `GET /api/stats/<what>`; `k` > 1: small-count protection (a shared
+/// link's site setting, see `query::protection`).
+pub fn get(app: &App, what: &str, query: &str, k: u64) -> Reply {
     let p = Params::parse(query);
+    if k > 1 && what == "sessions" {
+        return http::error(
+            403,
+            "a shared link with small-count protection shows no single visits; the site's admin can lower k to 1",
+        );
+    }
     let result = (|| -> Result<Value, StatsError> {
         let c = common(app, &p)?;
-        match what {
-            "main" => with_comparison(app, &c, Kind::Metrics, first_row),
-            "timeseries" => {
-                let interval = p.get("interval").unwrap_or(default_interval(c.range)).to_string();
-                let mut out = with_comparison(app, &c, Kind::Timeseries(interval.clone()), all_rows)?;
-                out["interval"] = json!(interval);
-                Ok(out)
-            }
-            "sessions" => {
-                let (limit, page) = limit(&p)?;
-                let t = app.stats.run(&request(&c, Kind::Sessions { top: Some(limit * page) }, c.range))?;
-                let rows: Vec<Value> = t.objects().into_iter().skip(((page - 1) * limit) as usize).collect();
-                Ok(json!({"site_id": c.site, "range": range_json(c.range), "results": rows}))
-            }
-            "realtime" => {
-                let t = app.stats.run(&request(&c, Kind::Realtime, c.range))?;
-                Ok(first_row(&t))
-            }
-            "goals" => goals(app, &c, &p),
-            "funnel" | "retention" | "sequences" | "flow" => {
-                let kind = behaviour(app, what, &c, &p)?;
-                let shape = if what == "sequences" { first_row } else { all_rows };
-                with_comparison(app, &c, kind, shape)
-            }
-            dimension => {
-                let dimension = dimension.strip_prefix("breakdown/").unwrap_or(dimension);
-                // A browser percent-encodes what it must (`event:props:my key`).
-                let dimension: String =
-                    url::form_urlencoded::parse(format!("d={}", dimension.replace('+', "%2B")).as_bytes())
-                        .next()
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_default();
-                let (limit, page) = limit(&p)?;
-                let goal = goal(app, &c, &p)?;
-                let kind = Kind::Breakdown { dimension, top: Some(limit * page), goal };
-                let mut out = with_comparison(app, &c, kind, all_rows)?;
-                let skip = ((page - 1) * limit) as usize;
-                if let Some(rows) = out["results"].as_array_mut() {
-                    rows.drain(..skip.min(rows.len()));
-                }
-                Ok(out)
-            }
+        let mut out = report(app, what, &c, &p)?;
+        if what == "realtime" {
+            let mut wrapped = json!({ "results": out });
+            protect(&mut wrapped, k);
+            out = wrapped["results"].take();
+        } else {
+            protect(&mut out, k);
         }
+        Ok(out)
     })();
     match result {
         Ok(v) => http::json(200, &v),
         Err(e) => error_reply(e),
+    }
+}
+
+/// The JSON of one stats endpoint.
+fn report(app: &App, what: &str, c: &Common, p: &Params) -> Result<Value, StatsError> {
+    match what {
+        "main" => with_comparison(app, c, Kind::Metrics, first_row),
+        "timeseries" => {
+            let interval = p.get("interval").unwrap_or(default_interval(c.range)).to_string();
+            let kind = Kind::Timeseries { interval: interval.clone(), goal: goal(app, c, p)? };
+            let mut out = with_comparison(app, c, kind, all_rows)?;
+            out["interval"] = json!(interval);
+            Ok(out)
+        }
+        "sessions" => {
+            let (limit, page) = limit(p)?;
+            let t = app.stats.run(&request(c, Kind::Sessions { top: Some(limit * page) }, c.range))?;
+            let rows: Vec<Value> = t.objects().into_iter().skip(((page - 1) * limit) as usize).collect();
+            Ok(json!({"site_id": c.site, "range": range_json(c.range), "results": rows}))
+        }
+        "realtime" => {
+            let t = app.stats.run(&request(c, Kind::Realtime, c.range))?;
+            Ok(first_row(&t))
+        }
+        "goals" => goals(app, c, p),
+        "funnel" | "retention" | "sequences" | "flow" => {
+            let kind = behaviour(app, what, c, p)?;
+            let shape = if what == "sequences" { first_row } else { all_rows };
+            with_comparison(app, c, kind, shape)
+        }
+        dimension => {
+            let dimension = dimension.strip_prefix("breakdown/").unwrap_or(dimension);
+            // A browser percent-encodes what it must (`event:props:my key`).
+            let dimension: String =
+                url::form_urlencoded::parse(format!("d={}", dimension.replace('+', "%2B")).as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+            let (limit, page) = limit(p)?;
+            let goal = goal(app, c, p)?;
+            let kind = Kind::Breakdown { dimension, top: Some(limit * page), goal };
+            let mut out = with_comparison(app, c, kind, all_rows)?;
+            let skip = ((page - 1) * limit) as usize;
+            if let Some(rows) = out["results"].as_array_mut() {
+                rows.drain(..skip.min(rows.len()));
+            }
+            Ok(out)
+        }
     }
 }
 
@@ -297,7 +319,7 @@ pub fn csv_cell(v: &Value) -> String {
 
 /// `GET /api/stats/export?format=csv|json&report=breakdown&dimension=…` (or
 /// `report=timeseries`): the full report as a download.
-pub fn export(app: &App, query: &str) -> Reply {
+pub fn export(app: &App, query: &str, k: u64) -> Reply {
     let p = Params::parse(query);
     let result = (|| -> Result<(Common, String, Table), StatsError> {
         let c = common(app, &p)?;
@@ -308,7 +330,10 @@ pub fn export(app: &App, query: &str) -> Reply {
                 top: p.get("limit").and_then(|l| l.parse().ok()),
                 goal: goal(app, &c, &p)?,
             },
-            "timeseries" => Kind::Timeseries(p.get("interval").unwrap_or(default_interval(c.range)).to_string()),
+            "timeseries" => Kind::Timeseries {
+                interval: p.get("interval").unwrap_or(default_interval(c.range)).to_string(),
+                goal: goal(app, &c, &p)?,
+            },
             other => {
                 return Err(StatsError::BadRequest(format!("unknown report {other:?}; use breakdown or timeseries")));
             }
@@ -320,14 +345,22 @@ pub fn export(app: &App, query: &str) -> Reply {
         Ok(x) => x,
         Err(e) => return error_reply(e),
     };
+    // An export through a shared link hides what its page hides.
+    let mut protected = json!({ "results": table.objects() });
+    protect(&mut protected, k);
+    let objects = protected["results"].take();
+    let rows: Vec<Vec<Value>> = objects
+        .as_array()
+        .map(|rows| rows.iter().map(|r| table.columns.iter().map(|c| r[c].clone()).collect()).collect())
+        .unwrap_or_default();
     let name = format!("{}-{report}-{}-{}", c.site, c.range.start, c.range.end);
     match p.get("format").unwrap_or("csv") {
-        "json" => http::json(200, &Value::Array(table.objects()))
+        "json" => http::json(200, &objects)
             .with_header(header("Content-Disposition", &format!("attachment; filename=\"{name}.json\""))),
         "csv" => {
             let mut out = table.columns.join(",");
             out.push('\n');
-            for row in &table.rows {
+            for row in &rows {
                 out.push_str(&row.iter().map(csv_cell).collect::<Vec<_>>().join(","));
                 out.push('\n');
             }

@@ -1,0 +1,45 @@
+//! Per-site settings (the settings store's document `site_settings`): for
+//! now the k of small-count protection on shared links.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use serde::{Deserialize, Serialize};
+
+use super::protection::DEFAULT_K;
+use crate::store::{Doc, Store};
+
+/// One site's settings; a missing field is its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    /// Shared links hide numbers describing fewer than this many visitors
+    /// (0 or 1: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub small_count_k: Option<u64>,
+}
+
+impl SiteSettings {
+    pub fn k(&self) -> u64 {
+        self.small_count_k.unwrap_or(DEFAULT_K)
+    }
+}
+
+pub struct Sites {
+    doc: Doc<BTreeMap<String, SiteSettings>>,
+}
+
+impl Sites {
+    pub fn open(store: &Store) -> io::Result<Sites> {
+        Ok(Sites { doc: store.open("site_settings")? })
+    }
+
+    pub fn get(&self, site: &str) -> SiteSettings {
+        self.doc.read(|sites| sites.get(site).cloned().unwrap_or_default())
+    }
+
+    pub fn put(&self, site: &str, settings: SiteSettings) -> io::Result<()> {
+        self.doc.update(|sites| {
+            sites.insert(site.to_string(), settings);
+        })
+    }
+}
