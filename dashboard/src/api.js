@@ -55,5 +55,8 @@ export function useApi(path, params) {
     };
   }, [key, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  // Until the effect has run for a new key, the state still holds the old
+  // key's answer: never hand that out as this key's.
+  if (state.key !== key && state.data !== null) return { data: null, error: null, loading: key !== null, key, reload };
   return { ...state, reload };
 }

@@ -4,6 +4,7 @@ import { html, useEffect, useState } from '../vendor/preact-htm.js';
 import { getJson } from './api.js';
 import { PERIODS, VIEWS, statsParams } from './state.js';
 import { number } from './format.js';
+import { Suggest } from './suggest.js';
 
 /** "N current visitors", refreshed every 30 s. */
 function Realtime({ state }) {
@@ -43,6 +44,41 @@ function CustomRange({ state, set }) {
   </form>`;
 }
 
+/** Dimensions a filter can be added on, with their labels. */
+const FILTER_DIMENSIONS = [
+  ['event:page', 'Page'], ['visit:entry_page', 'Entry page'], ['visit:source', 'Source'], ['visit:referrer', 'Referrer'],
+  ['visit:utm_campaign', 'UTM campaign'], ['visit:country', 'Country'], ['visit:browser', 'Browser'], ['visit:os', 'OS'],
+  ['visit:device', 'Device'], ['event:name', 'Event'],
+];
+const FILTER_OPS = [['==', 'is'], ['!=', 'is not'], ['~', 'contains']];
+
+/** Adds a filter by picking a dimension and one of its known values (no syntax to learn). */
+function AddFilter({ state, set }) {
+  const [open, setOpen] = useState(false);
+  const [dimension, setDimension] = useState('event:page');
+  const [op, setOp] = useState('==');
+  const [value, setValue] = useState('');
+  const add = (e) => {
+    e.preventDefault();
+    const f = `${dimension} ${op} ${value.trim()}`;
+    if (!state.filters.includes(f)) set({ filters: [...state.filters, f] });
+    setValue('');
+    setOpen(false);
+  };
+  if (!open) return html`<button type="button" class="link" data-testid="add-filter" onClick=${() => setOpen(true)}>+ Filter</button>`;
+  return html`<form class="inline add-filter" data-testid="filter-form" onSubmit=${add}>
+    <select aria-label="Filter on" value=${dimension} onChange=${(e) => (setDimension(e.target.value), setValue(''))}>
+      ${FILTER_DIMENSIONS.map(([k, label]) => html`<option value=${k}>${label}</option>`)}
+    </select>
+    <select aria-label="Operator" value=${op} onChange=${(e) => setOp(e.target.value)}>
+      ${FILTER_OPS.map(([k, label]) => html`<option value=${k}>${label}</option>`)}
+    </select>
+    <${Suggest} key=${dimension} site=${state.site} kind=${dimension} value=${value} onInput=${setValue} label="Value" />
+    <button type="submit" disabled=${!value.trim()}>Add</button>
+    <button type="button" class="link" onClick=${() => setOpen(false)}>Cancel</button>
+  </form>`;
+}
+
 export function Header({ state, set, sites, auth }) {
   const removeFilter = (f) => set({ filters: state.filters.filter((x) => x !== f) });
   return html`<header class="top">
@@ -68,6 +104,7 @@ export function Header({ state, set, sites, auth }) {
       </label>
       ${state.site && html`<${Realtime} state=${state} />`}
     </div>
+    ${state.site && state.view !== 'settings' && html`<div class="filter-bar"><${AddFilter} state=${state} set=${set} /></div>`}
     ${state.filters.length > 0 &&
     html`<ul class="chips" aria-label="Active filters">
       ${state.filters.map(

@@ -9,7 +9,8 @@ import { breakdownPath } from './state.js';
 let lists = 0;
 
 export function Suggest({ site, kind, value, onInput, label, id, live = true }) {
-  const dimension = kind === 'event' ? 'event:name' : 'event:page';
+  // `kind`: 'page', 'event', or any breakdown dimension (its values are suggested).
+  const dimension = kind === 'event' ? 'event:name' : kind === 'page' ? 'event:page' : kind;
   const known = useApi(site ? breakdownPath(dimension) : null, new URLSearchParams({ site_id: site, period: '12mo', limit: '100' }));
   const [own] = useState(() => `suggest-${(lists += 1)}`);
   const listId = id || own;

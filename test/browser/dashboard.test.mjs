@@ -347,6 +347,28 @@ test('filtered out: Settings counts the dropped events and rejected requests by 
   assert.deepEqual(cells.map((c) => [c.bot, c['400']]), api.map((d) => [d.dropped.bot || 0, d.rejected['400'] || 0]));
 });
 
+test('a filter is added by picking a dimension and a suggested value', async () => {
+  const page = await open(PAGE_QUERY);
+  await kpis(page);
+  await page.click('[data-testid="add-filter"]');
+  await page.selectOption('[data-testid="filter-form"] select[aria-label="Filter on"]', 'visit:browser');
+  const input = '[data-testid="filter-form"] input[data-suggest]';
+  await page.waitForFunction((sel) => {
+    const list = document.getElementById(document.querySelector(sel).getAttribute('list'));
+    return list && list.options.length > 0;
+  }, input);
+  const suggested = await page.$eval(input, (i) => [...document.getElementById(i.getAttribute('list')).options].map((o) => o.value));
+  const browsers = (await api('/api/stats/breakdown/visit:browser', { period: '12mo', limit: 100 })).results.map((r) => r.value);
+  assert.deepEqual(suggested, browsers);
+  await page.fill(input, 'Chrome');
+  await page.click('[data-testid="filter-form"] button[type="submit"]');
+  await page.waitForSelector('[data-testid="chip"]');
+  assert.equal(await page.textContent('[data-testid="chip"] span'), 'visit:browser == Chrome');
+  // The KPIs now count Chrome's visitors: A alone in November (by hand from the fixture).
+  await page.waitForFunction(() => document.querySelector('[data-kpi="visitors"]')?.dataset.value === '1');
+  assert.deepEqual(new URL(page.url()).searchParams.getAll('filter'), ['visit:browser == Chrome']);
+});
+
 test('login, an API key and a shared link, all from the page', async () => {
   const password = 'correct horse battery staple';
   const locked = await startCollector({ MALLARD_ADMIN_PASSWORD: password }, { lake: LAKE });
