@@ -3,7 +3,7 @@
 import { html, useState } from '../vendor/preact-htm.js';
 import { useApi } from './api.js';
 import { breakdownPath, statsParams, equalsFilter } from './state.js';
-import { flag, metric, number, percent } from './format.js';
+import { flag, metric, money, number, percent } from './format.js';
 import { Details } from './details.js';
 import { ErrorState } from './empty.js';
 
@@ -27,13 +27,14 @@ export function Rows({ rows, dimension, total, state, set }) {
   const denominator = total || max;
   // With a goal, each row shows its conversions and conversion rate.
   const goal = rows.length > 0 && rows[0].conversions !== undefined;
+  const revenue = goal && rows.some((r) => r.revenue && r.revenue.length > 0);
   const second = goal ? 'conversions' : dimension.startsWith('event:name') || dimension.startsWith('event:props') ? 'events' : secondMetric(dimension);
   const add = (value) => {
     const f = equalsFilter(dimension, value);
     if (!state.filters.includes(f)) set({ filters: [...state.filters, f] });
   };
   return html`<table class="rows" data-dimension=${dimension}>
-    <thead><tr><th scope="col">${dimension.split(':').pop().replace('_', ' ')}</th><th scope="col">Visitors</th><th scope="col" class="wide">${second}</th>${goal && html`<th scope="col">CR</th>`}</tr></thead>
+    <thead><tr><th scope="col">${dimension.split(':').pop().replace('_', ' ')}</th><th scope="col">Visitors</th><th scope="col" class="wide">${second}</th>${goal && html`<th scope="col">CR</th>`}${revenue && html`<th scope="col" class="wide">Revenue</th>`}</tr></thead>
     <tbody>
       ${rows.map(
         (r) => html`<tr class="row" data-value=${r.value} data-visitors=${r.visitors} data-conversions=${goal ? r.conversions : undefined}>
@@ -46,6 +47,7 @@ export function Rows({ rows, dimension, total, state, set }) {
           <td class="num">${number(r.visitors)}</td>
           <td class="num wide">${metric(second, r[second])}</td>
           ${goal && html`<td class="num" data-rate=${r.conversion_rate}>${percent(r.conversion_rate)}</td>`}
+          ${revenue && html`<td class="num wide" data-revenue=${JSON.stringify(r.revenue)}>${money(r.revenue)}</td>`}
         </tr>`,
       )}
     </tbody>

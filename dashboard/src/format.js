@@ -48,3 +48,9 @@ export function flag(code) {
   if (!/^[A-Z]{2}$/.test(code || '')) return '';
   return String.fromCodePoint(...[...code].map((c) => 0x1f1e6 + c.charCodeAt(0) - 65));
 }
+
+/** Revenue per currency (`field`: total or average); never added across currencies. */
+export function money(revenue, field = 'total') {
+  if (!revenue || revenue.length === 0) return '–';
+  return revenue.map((r) => new Intl.NumberFormat('en-US', { style: 'currency', currency: r.currency }).format(r[field])).join(' · ');
+}

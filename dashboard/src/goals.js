@@ -6,17 +6,12 @@
 import { html, useState } from '../vendor/preact-htm.js';
 import { sendJson, useApi } from './api.js';
 import { statsParams } from './state.js';
-import { number, percent } from './format.js';
+import { money, number, percent } from './format.js';
 import { ErrorState } from './empty.js';
 import { Chart } from './chart.js';
 import { registerSection } from './settings.js';
 import { Suggest } from './suggest.js';
 
-/** Revenue per currency: never added across currencies. */
-export function money(revenue) {
-  if (!revenue || revenue.length === 0) return '–';
-  return revenue.map((r) => new Intl.NumberFormat('en-US', { style: 'currency', currency: r.currency }).format(r.total)).join(' · ');
-}
 
 /** A goal over time: its conversions, and its revenue in each currency. */
 function GoalTimeline({ state }) {
@@ -53,7 +48,7 @@ export function GoalsPanel({ state, set }) {
                   <td class="num">${number(g.visitors)}</td>
                   <td class="num">${number(g.events)}</td>
                   <td class="num">${percent(g.conversion_rate)}</td>
-                  <td class="num wide" data-revenue=${JSON.stringify(g.revenue)}>${money(g.revenue)}</td>
+                  <td class="num wide" data-revenue=${JSON.stringify(g.revenue)}>${money(g.revenue)}${g.revenue.length > 0 && html`<br /><span class="muted">avg ${money(g.revenue, 'average')}</span>`}</td>
                 </tr>`,
               )}
             </tbody>

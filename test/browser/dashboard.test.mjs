@@ -285,6 +285,9 @@ test('goals: added in Settings with suggestions, the Goals panel and goal-split 
   assert.deepEqual(devices, [['Chrome', 1, 1], ['Mobile Safari', 2, 0]]);
   const want = (await api('/api/stats/breakdown/visit:browser', { goal: 'Signups', limit: 8 })).results.map((r) => [r.value, r.visitors, r.conversions]);
   assert.deepEqual(devices, want);
+  // Revenue per row: Chrome's one signup, 9.99 EUR (by hand).
+  const revenue = await page.$$eval('[data-panel="devices"] tr.row', (rows) => rows.map((r) => [r.dataset.value, JSON.parse(r.querySelector('[data-revenue]').dataset.revenue)]));
+  assert.deepEqual(revenue, [['Chrome', [{ currency: 'EUR', total: 9.99, average: 9.99 }]], ['Mobile Safari', []]]);
   // The goal over time: conversions, and revenue per currency (never mixed).
   await page.waitForSelector('[data-testid="goal-timeline"] > section.chart rect.hit');
   const points = (sel) => page.$$eval(sel, (els) => els.map((e) => [e.dataset.bucket, Number(e.dataset.value)]));

@@ -15,7 +15,7 @@ use mallard_core::event::LAKE_COLUMNS;
 use mallard_core::time::{Date, now_micros};
 
 use super::catalog::MaintainerLock;
-use super::shared::{Shared, SharedError, retry};
+use super::shared::{Shared, SharedError, retry, transaction};
 use crate::log;
 
 /// `sql/visit_ids.sql`: the rows of a site's recent days whose visit id changes.
@@ -67,25 +67,14 @@ pub fn fix_visits(shared: &Shared) -> Result<Pass, SharedError> {
 fn fix_site(shared: &Shared, site: &str, first: &str, last: &str) -> Result<usize, SharedError> {
     let changes = VISIT_IDS.replace("{{events}}", "lake.events");
     shared.with(|con| {
-        con.execute_batch("BEGIN TRANSACTION")?;
-        let fixed = (|| -> Result<usize, SharedError> {
+        transaction(con, || -> Result<usize, SharedError> {
             con.execute_batch("DROP TABLE IF EXISTS temp.visit_changes")?;
             con.execute(&format!("CREATE TEMP TABLE visit_changes AS {changes}"), duckdb::params![site, first, last])?;
             Ok(con.execute(
                 "UPDATE lake.events SET visit_id = c.visit_id FROM temp.visit_changes c WHERE lake.events.rowid = c.rid",
                 [],
             )?)
-        })();
-        match fixed {
-            Ok(n) => {
-                con.execute_batch("COMMIT")?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = con.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        })
     })
 }
 
@@ -155,14 +144,19 @@ pub fn roll_up(shared: &Shared) -> Result<usize, SharedError> {
     Ok(rolled)
 }
 
+/// Whether the shared lake has table `table`.
+fn table_exists(con: &duckdb::Connection, table: &str) -> Result<bool, SharedError> {
+    Ok(con.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?",
+        [table],
+        |r| r.get(0),
+    )?)
+}
+
 fn ensure_rollup_tables(con: &duckdb::Connection, columns: &[String]) -> Result<(), SharedError> {
     let (visits, pages) = mallard_core::report::rollup_sql_of("lake.events LIMIT 0", columns);
     for (table, sql) in ROLLUP_TABLES.iter().zip([visits, pages]) {
-        let exists: bool = con.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?",
-            [table],
-            |r| r.get(0),
-        )?;
+        let exists = table_exists(con, table)?;
         if !exists {
             retry(|| {
                 con.execute_batch(&format!(
@@ -193,8 +187,7 @@ fn roll_up_day(
     let (visits, pages) =
         mallard_core::report::rollup_sql_of(&format!("lake.events AT (VERSION => {snapshot}) WHERE {day}"), columns);
     shared.with(|con| {
-        con.execute_batch("BEGIN TRANSACTION")?;
-        let done = (|| -> Result<(), SharedError> {
+        transaction(con, || -> Result<(), SharedError> {
             for (table, sql) in ROLLUP_TABLES.iter().zip([&visits, &pages]) {
                 con.execute_batch(&format!("DELETE FROM lake.{table} WHERE {day}"))?;
                 if let Some(f) = fingerprint {
@@ -207,14 +200,7 @@ fn roll_up_day(
                 }
             }
             Ok(())
-        })();
-        match done {
-            Ok(()) => Ok(con.execute_batch("COMMIT")?),
-            Err(e) => {
-                let _ = con.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        })
     })
 }
 
@@ -222,11 +208,7 @@ fn roll_up_day(
 /// the erased visitor; the next pass makes them again from what is left).
 pub fn drop_rollups(con: &duckdb::Connection, site: &str, from: Date, to: Date) -> Result<(), SharedError> {
     for table in ROLLUP_TABLES {
-        let exists: bool = con.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?",
-            [table],
-            |r| r.get(0),
-        )?;
+        let exists = table_exists(con, table)?;
         if exists {
             con.execute(
                 &format!(

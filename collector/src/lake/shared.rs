@@ -188,8 +188,7 @@ impl Shared {
         let mut rows = events.to_vec();
         let (path, _) = crate::lake::writer::write_named(&staging, &name, &mut rows, false)?;
         let result = self.with(|con| {
-            con.execute_batch("BEGIN TRANSACTION")?;
-            let done = (|| -> Result<bool, SharedError> {
+            transaction(con, || -> Result<bool, SharedError> {
                 let seen: i64 = con.query_row(
                     &format!("SELECT count(*) FROM {ALIAS}.mallard_commits WHERE collector = ? AND seq = ?"),
                     duckdb::params![self.collector, seq],
@@ -208,17 +207,7 @@ impl Shared {
                     duckdb::params![self.collector, seq, events.len() as u64],
                 )?;
                 Ok(true)
-            })();
-            match done {
-                Ok(stored) => {
-                    con.execute_batch("COMMIT")?;
-                    Ok(stored)
-                }
-                Err(e) => {
-                    let _ = con.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
+            })
         });
         let _ = std::fs::remove_file(&path);
         result
@@ -251,8 +240,7 @@ impl Shared {
         self.with(|con| {
             // One transaction: a retry after a lost race finds the rows again
             // and drops the rollups that may hold them with them.
-            con.execute_batch("BEGIN TRANSACTION")?;
-            let done = (|| -> Result<u64, SharedError> {
+            transaction(con, || -> Result<u64, SharedError> {
                 let deleted = con.execute(
                     &format!(
                         "DELETE FROM {ALIAS}.events WHERE date BETWEEN DATE '{}' AND DATE '{}' AND {}",
@@ -266,18 +254,25 @@ impl Shared {
                     crate::lake::maintainer::drop_rollups(con, &rule.site, rule.from, rule.to)?;
                 }
                 Ok(deleted)
-            })();
-            match done {
-                Ok(deleted) => {
-                    con.execute_batch("COMMIT")?;
-                    Ok(deleted)
-                }
-                Err(e) => {
-                    let _ = con.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
+            })
         })
+    }
+}
+
+/// Runs `f` in one transaction on `con`: committed when it succeeds, rolled
+/// back when it or the commit fails (a commit that lost a race leaves
+/// nothing half-done for the retry to trip over).
+pub fn transaction<T>(con: &Connection, f: impl FnOnce() -> Result<T, SharedError>) -> Result<T, SharedError> {
+    con.execute_batch("BEGIN TRANSACTION")?;
+    match f().and_then(|v| {
+        con.execute_batch("COMMIT")?;
+        Ok(v)
+    }) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let _ = con.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 
