@@ -437,10 +437,12 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub fn help() -> String {
     let mut out = String::from(
         "mallard-collector: ingests web analytics events into a Parquet lake and serves the stats API.\n\n\
-         Usage: mallard-collector [serve|compact|health] [--config FILE]\n\n\
+         Usage: mallard-collector [serve|compact|health] [--config FILE]\n\
+         \x20      mallard-collector import --from plausible|umami FILES --site SITE [--config FILE]\n\n\
          Commands:\n  serve           run the collector (the default)\n  \
          compact         merge every lake partition into one file, then exit (offline: stop the server first)\n  \
-         health          exit 0 if the collector on the listen address answers GET /health (container HEALTHCHECK)\n\n\
+         health          exit 0 if the collector on the listen address answers GET /health (container HEALTHCHECK)\n  \
+         import          store a Plausible CE (events_v2 CSV/Parquet) or Umami (website_event + session CSV) export\n\n\
          Options:\n  --config FILE   read settings from a TOML file (environment variables win)\n  \
          --help          show this help\n  --version       show the version\n\n\
          Settings (TOML key / environment variable, default):\n",

@@ -15,6 +15,7 @@ pub mod config;
 pub mod files;
 pub mod filtered;
 pub mod http;
+pub mod import;
 pub mod ingest;
 pub mod lake;
 pub mod log;

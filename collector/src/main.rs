@@ -26,11 +26,17 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
     let mut config_file = None;
     let mut command = None;
+    // `import`'s own arguments.
+    let (mut from, mut site, mut files) = (None, None, Vec::new());
     if args.peek().is_some_and(|a| !a.starts_with('-')) {
         command = args.next();
     }
+    let importing = command.as_deref() == Some("import");
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--from" if importing => from = args.next(),
+            "--site" if importing => site = args.next(),
+            file if importing && !file.starts_with('-') => files.push(std::path::PathBuf::from(file)),
             "-h" | "--help" => {
                 print!("{}", config::help());
                 return ExitCode::SUCCESS;
@@ -63,7 +69,8 @@ fn main() -> ExitCode {
         None | Some("serve") => serve(config),
         Some("compact") => compact(&config),
         Some("health") => health(&config),
-        Some(other) => fail(&format!("unknown command {other:?}; commands: serve (default), compact, health")),
+        Some("import") => import(config, from.as_deref(), site.as_deref(), &files),
+        Some(other) => fail(&format!("unknown command {other:?}; commands: serve (default), compact, health, import")),
     }
 }
 
@@ -80,6 +87,32 @@ fn compact(config: &Config) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("compaction failed: {e}")),
+    }
+}
+
+/// `mallard-collector import --from plausible|umami <files> --site <site>`:
+/// starts the collector's ingestion (not its HTTP server), stores the
+/// export's events through the write-ahead log, flushes, and reports.
+fn import(config: Config, from: Option<&str>, site: Option<&str>, files: &[std::path::PathBuf]) -> ExitCode {
+    let usage = "usage: mallard-collector import --from plausible|umami <files> --site <site>";
+    let (Some(from), Some(site)) = (from, site) else { return fail(usage) };
+    let from = match mallard_collector::import::Peer::parse(from) {
+        Ok(f) => f,
+        Err(e) => return fail(&format!("{e}; {usage}")),
+    };
+    let app = match App::start(config, Shutdown::new()) {
+        Ok(app) => app,
+        Err(e) => return fail(&format!("cannot open the data directory (stop the collector first): {e}")),
+    };
+    let result = mallard_collector::import::run(&app, from, files, &site.to_lowercase());
+    app.stop();
+    match result {
+        Ok(r) => {
+            let skipped: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("imported: read {}, stored {}, skipped {}", r.read, r.stored, skipped.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("import failed: {e}")),
     }
 }
 

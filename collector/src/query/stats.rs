@@ -241,6 +241,11 @@ impl Stats {
         }
     }
 
+    /// The lake argument the `mallard_*` calls take (a folder or a catalog).
+    pub fn lake(&self) -> String {
+        self.lake.clone()
+    }
+
     /// Marks a site's data as changed (new events are visible).
     pub fn invalidate(&self, site: &str) {
         self.cache.invalidate(site);
