@@ -203,7 +203,7 @@ script-size:
 
 # --- checks ----------------------------------------------------------------
 test: test-deps fmt-check script-size dashboard-size dashboard-vendor-check clippy doc unit-test sql-test load-test browser-test \
-      scaleout-test container-test
+      scaleout-test email-test container-test
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -239,13 +239,14 @@ browser-test: test-deps test/browser/node_modules/.ok venvs libduckdb $(EXTENSIO
 
 CHROMIUM ?= /usr/bin/chromium
 
-venvs: $(VENV_REF)/.ok-2 $(VENV_NEWEST)/.ok-2 $(VENV_ALSO)/.ok-2 $(VENV_OLD)/.ok-2
+venvs: $(VENV_REF)/.ok-3 $(VENV_NEWEST)/.ok-2 $(VENV_ALSO)/.ok-2 $(VENV_OLD)/.ok-2
 # The reference host also carries a real GeoLite2 City database and an
-# independent MaxMind reader for the GeoIP tests.
-$(VENV_REF)/.ok-2:
+# independent MaxMind reader for the GeoIP tests, and aiosmtpd (the SMTP
+# server of the email test).
+$(VENV_REF)/.ok-3:
 	python3 -m venv $(VENV_REF)
 	$(VENV_REF)/bin/pip install --quiet duckdb==$(DUCKDB_VERSION) duckdb-cli==$(DUCKDB_VERSION) \
-	  maxminddb==3.2.0 maxminddb-geolite2==2018.703
+	  maxminddb==3.2.0 maxminddb-geolite2==2018.703 aiosmtpd==1.4.6
 	touch $@
 $(VENV_NEWEST)/.ok-2:
 	python3 -m venv $(VENV_NEWEST)
@@ -300,6 +301,12 @@ scaleout-test: test-deps lake-extensions venvs libduckdb $(EXTENSION) $(GEOIP_DB
 	cargo build -p mallard-collector
 	MALLARD_DUCKDB_EXTENSIONS=$(LAKE_EXTENSIONS) WEED=$(VENV_SCALEOUT)/bin/weed MALLARD_EXT=$(EXTENSION) \
 	  $(VENV_REF)/bin/python test/scaleout/scaleout.py $(CARGO_TARGET_DIR)/debug/mallard-collector
+
+# Email digests against a real SMTP server (aiosmtpd) on loopback.
+.PHONY: email-test
+email-test: venvs libduckdb $(EXTENSION) $(GEOIP_DB)
+	cargo build -p mallard-collector
+	$(VENV_REF)/bin/python test/email/digest.py $(CARGO_TARGET_DIR)/debug/mallard-collector
 
 # Rewrites the committed fixture lake from test/fixtures/lake.sql (plain DuckDB).
 fixtures: venvs

@@ -43,6 +43,9 @@ pub struct App {
     pub stats: Arc<Stats>,
     pub funnels: Funnels,
     pub goals: Goals,
+    pub digests: crate::digests::Digests,
+    /// With a shared lake: whether this collector is its maintainer now.
+    maintaining: Arc<AtomicBool>,
     pub filtered: crate::filtered::Filtered,
     pub annotations: crate::query::annotations::Annotations,
     pub site_settings: crate::query::site_settings::Sites,
@@ -150,6 +153,8 @@ impl App {
         };
         let funnels = crate::query::funnels::open(&store)
             .map_err(context("cannot read the saved funnels in", &config.data_dir))?;
+        let digests = crate::digests::Digests::open(&store)
+            .map_err(context("cannot read the digest subscriptions in", &config.data_dir))?;
         let filtered = crate::filtered::Filtered::open(&store)
             .map_err(context("cannot read the filtered-out counts in", &config.data_dir))?;
         let annotations = crate::query::annotations::open(&store)
@@ -230,6 +235,7 @@ impl App {
         )?;
         // The maintainer works on its own connection, so flushes never wait
         // for a merge or a visit pass.
+        let maintaining = Arc::new(AtomicBool::new(false));
         let maintainer = match &config.shared {
             Some(settings) => {
                 let own = crate::lake::shared::Shared::open(settings, &config.data_dir)
@@ -239,6 +245,7 @@ impl App {
                     settings.catalog.clone(),
                     settings.maintain_interval,
                     Arc::clone(&stopping),
+                    Arc::clone(&maintaining),
                 )?)
             }
             None => None,
@@ -258,6 +265,8 @@ impl App {
             stats,
             funnels,
             goals,
+            digests,
+            maintaining,
             filtered,
             annotations,
             site_settings,
@@ -343,6 +352,12 @@ impl App {
         }
         if let Err(e) = self.filtered.record(&self.metrics) {
             log::warn("could not store the filtered-out counts; will retry", &[("error", &e)]);
+        }
+        // Digests: from one collector only (the maintainer, on a shared lake).
+        if (self.config.shared.is_none() || self.maintaining.load(Ordering::Relaxed))
+            && let Err(e) = crate::digests::send_due(self)
+        {
+            log::warn("could not send the email digests; will retry", &[("error", &e)]);
         }
         let limited = self.pipeline.prune_rate_limits();
         self.metrics.set_gauge("mallard_rate_limited_sites", limited as f64);

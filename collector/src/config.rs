@@ -75,6 +75,19 @@ pub const SETTINGS: &[Setting] = &[
     s("admin_password", "", "sets the dashboard password at start-up if none is set yet (else use first-run setup)"),
     s("secure_cookies", "false", "mark session cookies Secure (set it when serving over HTTPS)"),
     s("dashboard_origin", "", "another origin (https://host) allowed to call the stats API with credentials (CORS)"),
+    s(
+        "public_url",
+        "",
+        "the collector's address as users reach it (https://stats.example.com), for links in emails; empty = the \
+         listen address",
+    ),
+    s(
+        "smtp_url",
+        "",
+        "where email digests are sent from: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465; \
+         empty = no email",
+    ),
+    s("smtp_from", "Mallard Metrics <mallard@localhost>", "the From of email digests"),
     s("session_ttl", "7d", "how long a dashboard login lasts"),
     s("login_lockout", "15m", "after 5 wrong passwords from one IP (or 50 from anywhere), logins wait this long"),
     s("retention_days", "0", "drop lake partitions older than this many days (checked daily); 0 = keep forever"),
@@ -144,6 +157,11 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub secure_cookies: bool,
     pub dashboard_origin: Option<String>,
+    /// Links in emails start with this (no trailing slash).
+    pub public_url: String,
+    /// `smtp://` or `smtps://`, with credentials: a secret.
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: String,
     pub session_ttl: Duration,
     pub login_lockout: Duration,
     pub retention_days: u32,
@@ -308,6 +326,29 @@ impl Config {
                 )));
             }
         };
+        let url_setting = |key: &str, schemes: &[&str], example: &str| -> Result<Option<String>, ConfigError> {
+            let (value, origin) = get(key);
+            let v = value.trim().trim_end_matches('/');
+            if v.is_empty() {
+                return Ok(None);
+            }
+            match url::Url::parse(v) {
+                Ok(u) if schemes.contains(&u.scheme()) && u.host_str().is_some() => Ok(Some(v.to_string())),
+                // Never echo an SMTP URL: it may hold a password.
+                _ if key == "smtp_url" => Err(ConfigError(format!("invalid {origin}: expected a URL like {example}"))),
+                _ => Err(ConfigError(format!("invalid {origin}={value:?}: expected a URL like {example}"))),
+            }
+        };
+        let public_url = url_setting("public_url", &["http", "https"], "https://stats.example.com")?;
+        let smtp_url =
+            url_setting("smtp_url", &["smtp", "smtps"], "smtp://user:password@mail.example.com:587")?.map(Secret);
+        let smtp_from = get("smtp_from").0.trim().to_string();
+        if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(format!(
+                "invalid {}={smtp_from:?}: expected an address like \"Mallard Metrics <stats@example.com>\"",
+                get("smtp_from").1
+            )));
+        }
         let admin_password = Some(get("admin_password").0.clone()).filter(|p| !p.is_empty()).map(Secret);
         if let Some(Secret(p)) = &admin_password
             && p.chars().count() < crate::auth::MIN_PASSWORD
@@ -381,6 +422,9 @@ impl Config {
             query_memory,
             metrics_token: Some(get("metrics_token").0.trim().to_string()).filter(|t| !t.is_empty()),
             log_json,
+            public_url: public_url.unwrap_or_else(|| format!("http://{}", crate::http::local_addr(listen))),
+            smtp_url,
+            smtp_from,
         })
     }
 

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod digests;
 pub mod files;
 pub mod filtered;
 pub mod http;

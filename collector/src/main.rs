@@ -116,20 +116,9 @@ fn import(config: Config, from: Option<&str>, site: Option<&str>, files: &[std::
     }
 }
 
-/// The listen address as a client on this machine reaches it (a wildcard
-/// listen address is reachable on loopback).
-fn local_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
-    let ip = match addr.ip() {
-        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
-        ip => ip,
-    };
-    std::net::SocketAddr::new(ip, addr.port())
-}
-
 /// The dashboard's address as a browser on this machine reaches it.
 fn dashboard_url(addr: std::net::SocketAddr) -> String {
-    format!("http://{}/", local_addr(addr))
+    format!("http://{}/", mallard_collector::http::local_addr(addr))
 }
 
 /// `mallard-collector health`: exits 0 when the collector configured by the
@@ -137,7 +126,7 @@ fn dashboard_url(addr: std::net::SocketAddr) -> String {
 /// container image's HEALTHCHECK, which then needs no HTTP client installed.
 fn health(config: &Config) -> ExitCode {
     use std::io::{Read, Write};
-    let addr = local_addr(config.listen);
+    let addr = mallard_collector::http::local_addr(config.listen);
     let timeout = Duration::from_secs(3);
     let answer = std::net::TcpStream::connect_timeout(&addr, timeout).and_then(|mut stream| {
         stream.set_read_timeout(Some(timeout))?;

@@ -1,4 +1,4 @@
-//! Report periods: `day`, `yesterday`, `7d`, `30d`, `month`, `last_month`,
+//! Report periods: `day`, `yesterday`, `7d`, `last_week` (Monday to Sunday), `30d`, `month`, `last_month`,
 //! `12mo` relative to today, or `custom` with explicit dates — and the
 //! previous period of the same length, for comparisons.
 
@@ -44,7 +44,7 @@ fn add_months(d: Date, months: i32) -> Date {
 }
 
 /// The periods [`resolve`] accepts.
-pub const PERIODS: &[&str] = &["day", "yesterday", "7d", "30d", "month", "last_month", "12mo", "custom"];
+pub const PERIODS: &[&str] = &["day", "yesterday", "7d", "last_week", "30d", "month", "last_month", "12mo", "custom"];
 
 /// The dates of `period` as of `today`. `date` is the day for `day` (default
 /// today) or `start,end` for `custom`.
@@ -63,6 +63,11 @@ pub fn resolve(period: &str, date: Option<&str>, today: Date) -> Result<DateRang
             DateRange { start: d, end: d }
         }
         "7d" => back(6),
+        // The last whole week, Monday to Sunday (weekly digests).
+        "last_week" => {
+            let monday = today.to_days() - i64::from(today.weekday());
+            DateRange { start: Date::from_days(monday - 7), end: Date::from_days(monday - 1) }
+        }
         "30d" => back(29),
         "month" => DateRange { start: Date { day: 1, ..today }, end: today },
         "last_month" => {
@@ -128,9 +133,21 @@ mod tests {
     #[test]
     fn bad_periods_say_what_is_allowed() {
         let today = d("2026-11-28");
-        assert!(resolve("fortnight", None, today).unwrap_err().contains("7d, 30d"));
+        assert!(resolve("fortnight", None, today).unwrap_err().contains("7d, last_week, 30d"));
         assert!(resolve("custom", None, today).unwrap_err().contains("date=YYYY-MM-DD,YYYY-MM-DD"));
         assert!(resolve("custom", Some("2026-02-01,2026-01-01"), today).unwrap_err().contains("before"));
         assert!(resolve("day", Some("yesterday"), today).unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn last_week_is_the_whole_week_before() {
+        let d = |s: &str| Date::parse(s).unwrap();
+        // 2026-12-05 is a Saturday: the last whole week is Mon 11-23 to Sun 11-29.
+        let r = resolve("last_week", None, d("2026-12-05")).unwrap();
+        assert_eq!((r.start, r.end), (d("2026-11-23"), d("2026-11-29")));
+        let r = resolve("last_week", None, d("2026-11-30")).unwrap();
+        assert_eq!((r.start, r.end), (d("2026-11-23"), d("2026-11-29")));
+        let p = r.previous("last_week");
+        assert_eq!((p.start, p.end), (d("2026-11-16"), d("2026-11-22")));
     }
 }

@@ -20,6 +20,7 @@ import { Login } from './login.js';
 import './keys.js';
 import './shares.js';
 import './filtered.js';
+import './digests.js';
 import { EmptyState, ErrorState } from './empty.js';
 
 /** The URL-held state and a setter that pushes a history entry. */

@@ -372,6 +372,31 @@ test('a filter is added by picking a dimension and a suggested value', async () 
   assert.deepEqual(new URL(page.url()).searchParams.getAll('filter'), ['visit:browser == Chrome']);
 });
 
+test('email reports: subscribe, pick a time zone and remove from Settings', async () => {
+  // A bad time zone answers 400 on purpose: the browser logs that.
+  const page = await open(`${PAGE_QUERY}&view=settings`, { expectErrors: true });
+  const box = '[data-testid="digests"]';
+  await page.waitForSelector(`${box} input[type="email"]`);
+  // No MALLARD_SMTP_URL here: the page says email is off, and still keeps the list.
+  await page.waitForFunction((sel) => document.querySelector(sel).textContent.includes('Email is off'), box);
+  await page.fill(`${box} input[type="email"]`, 'team@example.org');
+  await page.uncheck(`${box} label:has-text("weekly") input`);
+  await page.click(`${box} button:text("Subscribe")`);
+  await page.waitForSelector(`${box} li[data-email="team@example.org"]`);
+  assert.match(await page.textContent(`${box} li[data-email="team@example.org"]`), /monthly/);
+  await page.fill(`${box} input[aria-label="Time zone"]`, 'Mars/Olympus');
+  await page.click(`${box} button:text("Save")`);
+  await page.waitForSelector(`${box} [role="alert"]`);
+  assert.match(await page.textContent(`${box} [role="alert"]`), /unknown timezone/);
+  await page.fill(`${box} input[aria-label="Time zone"]`, 'Europe/Berlin');
+  await page.click(`${box} button:text("Save")`);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="digests"] [role="alert"]'));
+  const api = await (await fetch(`${collector.base}/api/digests?site_id=${SITE}`)).json();
+  assert.deepEqual([api.timezone, api.subscribers], ['Europe/Berlin', [{ email: 'team@example.org', weekly: false, monthly: true }]]);
+  await page.click(`${box} li[data-email="team@example.org"] button`);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="digests"] li'));
+});
+
 test('login, an API key and a shared link, all from the page', async () => {
   const password = 'correct horse battery staple';
   const locked = await startCollector({ MALLARD_ADMIN_PASSWORD: password }, { lake: LAKE });

@@ -215,3 +215,14 @@ pub fn client_ip(request: &Request, trust_proxy: bool) -> Option<IpAddr> {
 pub fn split_url(url: &str) -> (&str, &str) {
     url.split_once('?').unwrap_or((url, ""))
 }
+
+/// The listen address as a client on this machine reaches it (a wildcard
+/// listen address is reachable on loopback).
+pub fn local_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, addr.port())
+}

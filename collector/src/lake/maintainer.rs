@@ -266,12 +266,14 @@ fn compact_once(shared: &Shared, expiry: Expiry) -> Result<(), SharedError> {
 }
 
 /// Starts the thread that tries to become the maintainer and, while it is,
-/// runs a pass every `interval`.
+/// runs a pass every `interval`; `holding` tells whether it is (the
+/// maintainer alone also sends email digests).
 pub fn start(
     shared: Arc<Shared>,
     catalog: String,
     interval: Duration,
     stopping: Arc<AtomicBool>,
+    holding: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("maintainer".into()).spawn(move || {
         let mut lock: Option<MaintainerLock> = None;
@@ -285,12 +287,14 @@ pub fn start(
             if lock.as_mut().is_some_and(|l| !l.alive()) {
                 log::warn("lost the maintainer lock (PostgreSQL session ended)", &[]);
                 lock = None;
+                holding.store(false, Ordering::Relaxed);
             }
             if lock.is_none() {
                 match MaintainerLock::try_take(&catalog) {
                     Ok(Some(l)) => {
                         log::info("this collector is the shared lake's maintainer now", &[]);
                         lock = Some(l);
+                        holding.store(true, Ordering::Relaxed);
                     }
                     Ok(None) => continue,
                     Err(e) => {

@@ -1,5 +1,6 @@
 //! Per-site settings (the settings store's document `site_settings`): for
-//! now the k of small-count protection on shared links.
+//! the k of small-count protection on shared links, and the time zone
+//! email digests count days in.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -16,6 +17,9 @@ pub struct SiteSettings {
     /// (0 or 1: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub small_count_k: Option<u64>,
+    /// The site's time zone (IANA): digests cover its days. None = UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 impl SiteSettings {

@@ -37,6 +37,7 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "src/suggest.js",
     "src/annotations.js",
     "src/filtered.js",
+    "src/digests.js",
 ];
 
 const INDEX: &[u8] = include_bytes!("../../../dashboard/index.html");

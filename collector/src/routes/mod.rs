@@ -13,6 +13,7 @@ mod annotations;
 mod auth;
 mod batch;
 mod dashboard;
+mod digests;
 mod erase;
 mod event;
 mod filtered;
@@ -60,6 +61,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/goals", &["GET", "PUT", "DELETE"]),
     ("/api/annotations", &["GET", "POST", "DELETE"]),
     ("/api/filtered", &["GET"]),
+    ("/api/digests", &["GET", "PUT", "DELETE"]),
+    ("/api/digests/unsubscribe", &["GET", "POST"]),
     ("/api/auth/setup", &["POST"]),
     ("/api/auth/login", &["POST"]),
     ("/api/auth/logout", &["POST"]),
@@ -92,6 +95,7 @@ fn class(method: &Method, route: &str) -> Class {
         | "/api/sites/settings"
         | "/api/annotations"
         | "/api/filtered"
+        | "/api/digests"
         | "/api/keys"
         | "/api/shares"
         | "/api/admin/erase" => Class::Admin,
@@ -235,7 +239,7 @@ pub fn handle(app: &App, request: Request) {
             Method::Post,
             "/api/auth/setup" | "/api/auth/login" | "/api/v2/query" | "/api/keys" | "/api/shares" | "/api/annotations",
         )
-        | (Method::Put, "/api/funnels" | "/api/goals" | "/api/sites/settings") => {
+        | (Method::Put, "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/digests") => {
             let mut request = request;
             let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
                 Ok(body) => match path.as_str() {
@@ -247,6 +251,7 @@ pub fn handle(app: &App, request: Request) {
                     "/api/goals" => goals::put(app, &query, &body),
                     "/api/sites/settings" => site_settings::put(app, &query, &body),
                     "/api/annotations" => annotations::post(app, &query, &body),
+                    "/api/digests" => digests::put(app, &query, &body),
                     _ => query::post(app, &body, who.as_ref()),
                 },
                 Err(http::BodyError::TooLarge) => http::error(413, "request body larger than 64 KiB"),
@@ -261,6 +266,10 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/api/sites/settings") => site_settings::get(app, &query),
         (Method::Get, "/api/annotations") => annotations::get(app, &query),
         (Method::Get, "/api/filtered") => filtered::get(app, &query),
+        (Method::Get, "/api/digests") => digests::get(app, &query),
+        (Method::Delete, "/api/digests") => digests::delete(app, &query),
+        (Method::Get, "/api/digests/unsubscribe") => digests::unsubscribe_page(&query),
+        (Method::Post, "/api/digests/unsubscribe") => digests::unsubscribe(app, &query),
         (Method::Delete, "/api/annotations") => annotations::delete(app, &query),
         (Method::Delete, "/api/goals") => goals::delete(app, &query),
         (Method::Get, "/api/keys") => keys::get(app),

@@ -4,7 +4,7 @@
 //! `/funnel`, `/retention`, `/sequences` and `/flow`. Each is a thin alias
 //! over one `mallard_*` call (see `stats.rs`).
 //!
-//! Query parameters: `site_id` (required), `period` (day, yesterday, 7d, 30d,
+//! Query parameters: `site_id` (required), `period` (day, yesterday, 7d, last_week, 30d,
 //! month, last_month, 12mo, custom + `date=YYYY-MM-DD,YYYY-MM-DD`; default
 //! 30d), `date` (the day for `period=day`), `filter` (repeatable, one
 //! `'<dimension> <op> <value>'` each) or `filters` (a JSON array of them),
