@@ -376,6 +376,13 @@ impl App {
     pub fn erase(&self, rule: &crate::lake::erase::Rule) -> io::Result<crate::lake::erase::Outcome> {
         // Every collector of a shared lake hears of it before the lake is
         // touched, so none commits a matching event afterwards unnoticed.
+        // What the shared lake holds now: once the erasure is recorded, the
+        // maintainer (maybe another collector) may delete the rows before
+        // this collector's own delete finds them, which then counts 0.
+        let in_shared_lake = match &self.shared {
+            Some(shared) => shared.count(rule)?,
+            None => 0,
+        };
         if let Some(shared) = &self.shared {
             crate::lake::catalog::record_erasure(shared.catalog(), rule)?;
         }
@@ -411,7 +418,7 @@ impl App {
         outcome.rows_removed += outcome.wal_rows_removed;
         if let Some(shared) = &self.shared {
             let _lake = self.lake_lock.lock().unwrap_or_else(|e| e.into_inner());
-            outcome.rows_removed += shared.erase(rule)?;
+            outcome.rows_removed += shared.erase(rule)?.max(in_shared_lake);
         }
         self.stats.invalidate(&rule.site);
         Ok(outcome)

@@ -231,6 +231,19 @@ impl Shared {
         Ok(deleted)
     }
 
+    /// How many rows `rule` names now.
+    pub fn count(&self, rule: &crate::lake::erase::Rule) -> Result<u64, SharedError> {
+        self.with(|con| {
+            let sql = format!(
+                "SELECT count(*) FROM {ALIAS}.events WHERE date BETWEEN DATE '{}' AND DATE '{}' AND {}",
+                rule.from,
+                rule.to,
+                rule.sql()
+            );
+            Ok(con.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
     /// Deletes `rule`'s rows (partition pruning by date first).
     pub fn delete(&self, rule: &crate::lake::erase::Rule) -> Result<u64, SharedError> {
         retry(|| self.delete_once(rule))
