@@ -52,6 +52,7 @@ pub struct App {
     pub auth: crate::auth::Auth,
     pub keys: crate::auth::keys::Keys,
     pub shares: crate::auth::shares::Shares,
+    pub invitations: crate::auth::invitations::Invitations,
     pub audit: crate::auth::audit::Audit,
     pub erasures: Arc<crate::lake::erase::Erasures>,
     /// Held by whoever writes the lake: the flusher, erase, retention.
@@ -174,6 +175,8 @@ impl App {
             .map_err(context("cannot read the API keys in", &config.data_dir))?;
         let shares = crate::auth::shares::Shares::open_shares(&store)
             .map_err(context("cannot read the shared links in", &config.data_dir))?;
+        let invitations = crate::auth::invitations::Invitations::open_invitations(&store)
+            .map_err(context("cannot read the invitations in", &config.data_dir))?;
         if let Some(token) = auth.setup_token() {
             // The one secret that belongs in the log: the operator reads it
             // here to finish setup from another machine (a container, a VPS).
@@ -271,6 +274,7 @@ impl App {
             annotations,
             site_settings,
             auth,
+            invitations,
             keys,
             shares,
             audit,

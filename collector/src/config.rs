@@ -157,8 +157,9 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub secure_cookies: bool,
     pub dashboard_origin: Option<String>,
-    /// Links in emails start with this (no trailing slash).
-    pub public_url: String,
+    /// `MALLARD_PUBLIC_URL`: the collector's address as users reach it;
+    /// links in emails and invitations start with it. See [`Config::public_url`].
+    pub public_url: Option<String>,
     /// `smtp://` or `smtps://`, with credentials: a secret.
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
@@ -199,6 +200,17 @@ pub fn env_name(key: &str) -> String {
 }
 
 impl Config {
+    /// The collector's address as users reach it (no trailing slash):
+    /// `MALLARD_PUBLIC_URL`, else `seen` (the host a request came to), else
+    /// the listening address.
+    pub fn public_url(&self, seen: Option<&str>) -> String {
+        let scheme = if self.secure_cookies { "https" } else { "http" };
+        self.public_url.clone().unwrap_or_else(|| match seen {
+            Some(host) => format!("{scheme}://{host}"),
+            None => format!("{scheme}://{}", crate::http::local_addr(self.listen)),
+        })
+    }
+
     /// Defaults, then `file` (TOML text), then `env` (name → value).
     pub fn load(file: Option<&str>, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
         let mut raw: BTreeMap<&'static str, (String, String)> =
@@ -422,7 +434,7 @@ impl Config {
             query_memory,
             metrics_token: Some(get("metrics_token").0.trim().to_string()).filter(|t| !t.is_empty()),
             log_json,
-            public_url: public_url.unwrap_or_else(|| format!("http://{}", crate::http::local_addr(listen))),
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             smtp_url,
             smtp_from,
         })

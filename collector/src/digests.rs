@@ -195,7 +195,7 @@ pub fn send_due(app: &App) -> Result<usize, String> {
                 None => mailer.insert(transport(&url.0)?),
             };
             for s in to {
-                let link = format!("{}/api/digests/unsubscribe?token={}", app.config.public_url, s.token);
+                let link = format!("{}/api/digests/unsubscribe?token={}", app.config.public_url(None), s.token);
                 let message = Message::builder()
                     .from(from.clone())
                     .to(s.email.parse().map_err(|e| format!("subscriber address: {e}"))?)

@@ -581,12 +581,12 @@ fn settings_files_are_private() {
         json!({"name": "f", "steps": ["page:/", "page:/pricing"]}).to_string().as_bytes(),
     );
     assert_eq!(f.status, 201, "{}", f.text());
-    for file in ["auth.json", "keys.json", "shares.json", "funnels.json", "salts.json"] {
+    for file in ["users.json", "keys.json", "shares.json", "funnels.json", "salts.json"] {
         let mode = std::fs::metadata(c.data_dir.join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file}");
     }
-    let auth = std::fs::read_to_string(c.data_dir.join("auth.json")).unwrap();
-    assert!(!auth.contains(PASSWORD) && auth.contains("memory_kib"));
+    let users = std::fs::read_to_string(c.data_dir.join("users.json")).unwrap();
+    assert!(!users.contains(PASSWORD) && users.contains("memory_kib"));
 }
 
 /// Small-count protection on shared links, over the fixture by hand: from
@@ -679,13 +679,94 @@ fn shared_links_hide_numbers_of_fewer_than_k_visitors() {
     assert!(r.text().contains("whole number from 0 to 1000"), "{}", r.text());
 }
 
-/// Walks the whole route table with a read-only credential (a `read` API
-/// key): every write and admin route answers 403; only the reads listed here
-/// (and the open routes: the page, ingestion, health, login) answer. A route
-/// added to the table without a decision here fails this test.
-#[test]
-fn a_read_only_credential_gets_403_on_every_write_and_admin_route() {
+/// Open to everyone (no credential needed), so not a question of role.
+const OPEN_ROUTES: &[&str] = &[
+    "/",
+    "/assets",
+    "/api/event",
+    "/js/script.js",
+    "/health",
+    "/health/ready",
+    "/health/detailed",
+    "/metrics",
+    "/api/auth/setup",
+    "/api/auth/login",
+    "/api/auth/status",
+    "/share",
+    // The link in every email digest: it holds its own token.
+    "/api/digests/unsubscribe",
+    // An invitation's page and its acceptance: the token is the credential.
+    "/invite",
+    "/api/invitations/accept",
+];
+
+/// What only reads (or touches nothing but the caller's own session).
+const READS: &[(&str, &str)] = &[
+    ("GET", "/api/sites"),
+    ("GET", "/api/sites/settings"),
+    ("GET", "/api/funnels"),
+    ("GET", "/api/goals"),
+    ("GET", "/api/annotations"),
+    ("POST", "/api/v2/query"),
+];
+
+/// Walks the whole route table with `headers`: every method of every route
+/// not open, not in [`READS`] and not in `also` must answer 403; the others
+/// must not. A route added to the table without a decision fails this.
+fn walk_routes(c: &Collector, who: &str, headers: &[(&str, &str)], also: &[(&str, &str)]) {
     use mallard_collector::routes::ROUTES;
+    let mut checked = 0;
+    for (route, methods) in ROUTES {
+        if OPEN_ROUTES.contains(route) {
+            continue;
+        }
+        for method in methods.iter().filter(|m| !matches!(**m, "HEAD" | "OPTIONS")) {
+            if (*method, *route) == ("POST", "/api/auth/logout") {
+                // Ends the walker's session: checked after the walk.
+                continue;
+            }
+            let path = match *route {
+                "/api/stats/breakdown" => "/api/stats/breakdown/event:page".to_string(),
+                r => r.to_string(),
+            };
+            let url = c.url(&format!("{path}?site_id=example.com&name=x&id=x"));
+            let mut h = vec![("Content-Type", "application/json")];
+            h.extend_from_slice(headers);
+            let r = request(method, &url, &h, b"{}");
+            let allowed = READS.contains(&(*method, *route))
+                || also.contains(&(*method, *route))
+                || (*method == "GET" && route.starts_with("/api/stats/"));
+            if allowed {
+                assert_ne!(r.status, 403, "{method} {route} is allowed to {who}: {}", r.text());
+            } else {
+                assert_eq!(r.status, 403, "{method} {route} must be refused to {who}: {}", r.text());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "walked {checked} route methods");
+}
+
+/// The owner invites `name` as `role` on `site` (`*` for every site); the
+/// invitee accepts with `password`. Returns the invitee's session cookie.
+fn invite(c: &Collector, owner: &[(&str, &str)], name: &str, site: &str, role: &str, password: &str) -> String {
+    let r = post_json(c, &format!("/api/invitations?site_id={site}"), owner, &json!({"name": name, "role": role}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.json()["url"].as_str().unwrap().to_string();
+    let token = url.rsplit_once("/invite/").unwrap().1.to_string();
+    secret(&token);
+    secret(password);
+    let r = post_json(c, "/api/invitations/accept", &[], &json!({"token": token, "password": password}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    session(&r)
+}
+
+/// Walks the whole route table with a read-only API key and with a viewer
+/// (a user invited as viewer): every write and admin route answers 403; only
+/// the reads (and the open routes: the page, ingestion, health, login) are
+/// served, and the viewer may also change their own password and log out.
+#[test]
+fn a_viewer_and_a_read_only_key_get_403_on_every_write_and_admin_route() {
     let c = Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD)]);
     let pair = login(&c);
     let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
@@ -695,53 +776,138 @@ fn a_read_only_credential_gets_403_on_every_write_and_admin_route() {
         .to_string();
     secret(&key);
     let bearer = format!("Bearer {key}");
-    // Open to everyone (no credential needed), so not a question of role.
-    let open = [
-        "/",
-        "/assets",
-        "/api/event",
-        "/js/script.js",
-        "/health",
-        "/health/ready",
-        "/health/detailed",
-        "/metrics",
-        "/api/auth/setup",
-        "/api/auth/login",
-        "/api/auth/status",
-        "/share",
-        // The link in every email digest: it holds its own token.
-        "/api/digests/unsubscribe",
-    ];
-    // What a read-only credential may do besides.
-    let reads = [
-        ("GET", "/api/sites"),
-        ("GET", "/api/sites/settings"),
-        ("GET", "/api/funnels"),
-        ("GET", "/api/goals"),
-        ("GET", "/api/annotations"),
-        ("POST", "/api/v2/query"),
-        ("POST", "/api/auth/logout"),
-    ];
-    let mut checked = 0;
-    for (route, methods) in ROUTES {
-        if open.contains(route) {
-            continue;
-        }
-        for method in methods.iter().filter(|m| !matches!(**m, "HEAD" | "OPTIONS")) {
-            let path = match *route {
-                "/api/stats/breakdown" => "/api/stats/breakdown/event:page".to_string(),
-                r => r.to_string(),
-            };
-            let url = c.url(&format!("{path}?site_id=example.com&name=x&id=x"));
-            let r = request(method, &url, &[("Authorization", &bearer), ("Content-Type", "application/json")], b"{}");
-            let read = reads.contains(&(*method, *route)) || (*method == "GET" && route.starts_with("/api/stats/"));
-            if read {
-                assert_ne!(r.status, 403, "{method} {route} is a read: {}", r.text());
-            } else {
-                assert_eq!(r.status, 403, "{method} {route} must be refused to a read-only credential: {}", r.text());
-            }
-            checked += 1;
-        }
+    walk_routes(&c, "a read API key", &[("Authorization", &bearer)], &[]);
+    let viewer = invite(&c, &owner, "vera@example.com", "example.com", "viewer", "vera's own secret");
+    let headers = [("Cookie", viewer.as_str()), ("Origin", c.base.as_str())];
+    walk_routes(&c, "a viewer", &headers, &[("POST", "/api/auth/password")]);
+    // The two things a viewer may change: their password, their session.
+    let r = post_json(
+        &c,
+        "/api/auth/password",
+        &headers,
+        &json!({"current": "vera's own secret", "password": "vera's newer secret"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    secret("vera's newer secret");
+    let r = post_json(&c, "/api/auth/logout", &headers, &json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(stats(&c, &[("Cookie", &viewer)], "example.com").status, 401, "logged out");
+}
+
+/// Team access end to end: the old single password is the first owner, an
+/// invitation works once, roles are per site and take effect at once, the
+/// last owner cannot go, and every change has an audit line.
+#[test]
+fn team_roles_per_site_invitations_and_audit() {
+    let data = fixture_data();
+    // The single password as earlier versions stored it: it becomes the
+    // first owner, with no step for the user.
+    let hash = mallard_collector::auth::password::PasswordHash::new(PASSWORD).unwrap();
+    std::fs::write(data.join("auth.json"), json!({"password": hash}).to_string()).unwrap();
+    let public = "https://stats.example.org";
+    let c = Collector::start_in(&data, &[("MALLARD_PUBLIC_URL", public)]);
+    let status = request("GET", &c.url("/api/auth/status"), &[], b"").json();
+    assert_eq!(status["password_set"], true, "{status}");
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let me = request("GET", &c.url("/api/auth/status"), &[("Cookie", &pair)], b"").json();
+    assert_eq!((me["user"].as_str(), me["owner"].as_bool()), (Some("owner"), Some(true)), "{me}");
+
+    // An invitation: a link under MALLARD_PUBLIC_URL, shown once.
+    let r = post_json(
+        &c,
+        "/api/invitations?site_id=example.com",
+        &owner,
+        &json!({"name": "Ana@Example.com", "role": "viewer"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.json()["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("{public}/invite/inv_")), "{url}");
+    let token = url.rsplit_once("/invite/").unwrap().1.to_string();
+    secret(&token);
+    let listed = request("GET", &c.url("/api/invitations"), &owner, b"").text();
+    assert!(listed.contains("ana@example.com") && !listed.contains(&token), "{listed}");
+    assert_eq!(request("GET", &c.url(&format!("/invite/{token}")), &[], b"").status, 200);
+    // A weak password does not use it up; a good one does, once.
+    let accept = |password: &str| {
+        post_json(&c, "/api/invitations/accept", &[("Origin", &c.base)], &json!({"token": token, "password": password}))
+    };
+    assert_eq!(accept("short").status, 400);
+    secret("ana's own secret");
+    let r = accept("ana's own secret");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ana = session(&r);
+    assert_eq!(accept("ana's own secret").status, 404, "single use");
+    assert_eq!(request("GET", &c.url(&format!("/invite/{token}")), &[], b"").status, 404);
+    assert_eq!(request("GET", &c.url("/api/invitations"), &owner, b"").json()["invitations"], json!([]));
+
+    // A viewer of example.com: reads it, not other.org, and changes nothing.
+    let as_ana = [("Cookie", ana.as_str()), ("Origin", c.base.as_str())];
+    assert_eq!(stats(&c, &as_ana, "example.com").status, 200);
+    assert_eq!(stats(&c, &as_ana, "other.org").status, 403);
+    let sites = request("GET", &c.url("/api/sites"), &as_ana, b"").json();
+    assert_eq!(sites["sites"], json!(["example.com"]), "{sites}");
+    let goal = |headers: &[(&str, &str)]| {
+        request(
+            "PUT",
+            &c.url("/api/goals?site_id=example.com"),
+            &[headers, &[("Content-Type", "application/json")]].concat(),
+            json!({"name": "Pricing", "step": "page:/pricing"}).to_string().as_bytes(),
+        )
+    };
+    assert_eq!(goal(&as_ana).status, 403);
+
+    // Made admin of example.com: the change holds at once, for that site only.
+    let users = request("GET", &c.url("/api/users"), &owner, b"").json();
+    let ana_id = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "ana@example.com").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owner_id = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "owner").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!users.to_string().contains("memory_kib"), "no hash is listed");
+    let put_role = |site: &str, id: &str, role: Value, headers: &[(&str, &str)]| {
+        request(
+            "PUT",
+            &c.url(&format!("/api/users?site_id={site}&id={id}")),
+            &[headers, &[("Content-Type", "application/json")]].concat(),
+            json!({"role": role}).to_string().as_bytes(),
+        )
+    };
+    assert_eq!(put_role("example.com", &ana_id, json!("admin"), &owner).status, 200);
+    let saved = goal(&as_ana);
+    assert_eq!(saved.status, 201, "an admin of example.com saves its goals: {}", saved.text());
+    assert_eq!(request("GET", &c.url("/api/keys"), &as_ana, b"").status, 403, "keys span sites");
+    assert_eq!(request("GET", &c.url("/api/users?site_id=example.com"), &as_ana, b"").status, 403);
+    // An owner of example.com manages its team, and no other.
+    assert_eq!(put_role("example.com", &ana_id, json!("owner"), &owner).status, 200);
+    let team = request("GET", &c.url("/api/users?site_id=example.com"), &as_ana, b"");
+    assert_eq!(team.status, 200, "{}", team.text());
+    let r = post_json(&c, "/api/invitations?site_id=other.org", &as_ana, &json!({"name": "eve", "role": "owner"}));
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(put_role("*", &ana_id, json!("owner"), &as_ana).status, 403, "nobody raises themself to every site");
+    assert_eq!(put_role("example.com", &owner_id, Value::Null, &as_ana).status, 200, "only the site's role goes");
+    assert_eq!(stats(&c, &owner, "example.com").status, 200, "the owner of every site still reads it");
+
+    // The last owner of every site cannot be removed or demoted.
+    let r = request("DELETE", &c.url(&format!("/api/users?id={owner_id}")), &owner, b"");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(put_role("*", &owner_id, json!("viewer"), &owner).status, 409);
+    // Removing a user ends their sessions.
+    let r = request("DELETE", &c.url(&format!("/api/users?id={ana_id}")), &owner, b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(stats(&c, &as_ana, "example.com").status, 401);
+
+    // One audit line per change of access, saying who, never a secret.
+    let audit = request("GET", &c.url("/api/audit"), &owner, b"").json();
+    let actions: Vec<&str> = audit["audit"].as_array().unwrap().iter().filter_map(|l| l["action"].as_str()).collect();
+    for want in ["access invited", "access invitation accepted", "access role set", "access user removed"] {
+        assert!(actions.contains(&want), "{want} in {actions:?}");
     }
-    assert!(checked > 30, "walked {checked} route methods");
+    assert_eq!(actions.iter().filter(|a| **a == "access role set").count(), 3, "{actions:?}");
+    let log = std::fs::read_to_string(c.data_dir.join("audit.log")).unwrap();
+    assert!(log.lines().filter(|l| l.contains("\"access ")).all(|l| l.contains("\"by\"")), "{log}");
+    assert!(!log.contains(&token) && !log.contains("ana's own secret") && !log.contains(PASSWORD));
 }

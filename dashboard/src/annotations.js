@@ -1,6 +1,7 @@
 // Annotations: dated notes of a site, marked on the chart (a dashed line at
 // the note's bucket) and listed under it; admins add and delete them here.
 import { html, useState } from '../vendor/preact-htm.js';
+import { can } from './access.js';
 import { sendJson, useApi } from './api.js';
 
 /** The site's notes within the series' range: `{notes, reload}`. */
@@ -23,7 +24,7 @@ export function Annotations({ state, range, notes, reload, auth }) {
   const [text, setText] = useState('');
   const [date, setDate] = useState('');
   const [error, setError] = useState('');
-  const admin = auth && auth.admin;
+  const admin = can(auth, 'admin', state.site);
   const site = new URLSearchParams({ site_id: state.site });
   const add = (e) => {
     e.preventDefault();

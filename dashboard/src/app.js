@@ -16,11 +16,12 @@ import { Sequences } from './sequences.js';
 import { Flow } from './flow.js';
 import { Sessions } from './sessions.js';
 import { Settings } from './settings.js';
-import { Login } from './login.js';
+import { Login, AcceptInvitation } from './login.js';
 import './keys.js';
 import './shares.js';
 import './filtered.js';
 import './digests.js';
+import './team.js';
 import { EmptyState, ErrorState } from './empty.js';
 
 /** The URL-held state and a setter that pushes a history entry. */
@@ -95,6 +96,7 @@ function SetupBanner() {
 /** Logged in (or on a shared link, or local before setup): the dashboard; else login. */
 function Root() {
   const status = useApi('/api/auth/status', '');
+  if (location.pathname.startsWith('/invite/')) return html`<${AcceptInvitation} token=${location.pathname.slice('/invite/'.length)} />`;
   if (status.error) return html`<main><${ErrorState} error=${status.error} retry=${status.reload} /></main>`;
   if (!status.data) return html`<header class="top skeleton-bar"></header>`;
   if (!status.data.authenticated) return html`<${Login} status=${status.data} done=${status.reload} />`;

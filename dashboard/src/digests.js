@@ -49,4 +49,4 @@ function Digests({ state }) {
   </div>`;
 }
 
-registerSection({ id: 'digests', title: 'Email reports', admin: true, render: (props) => html`<${Digests} ...${props} />` });
+registerSection({ id: 'digests', title: 'Email reports', admin: 'site', render: (props) => html`<${Digests} ...${props} />` });

@@ -5,6 +5,7 @@ import { html, useState } from '../vendor/preact-htm.js';
 import { useApi, sendJson } from './api.js';
 import { statsParams } from './state.js';
 import { number, percent } from './format.js';
+import { can } from './access.js';
 import { ErrorState } from './empty.js';
 
 const WINDOWS = [['30m', '30 minutes'], ['1h', '1 hour'], ['1d', '1 day'], ['7d', '7 days'], ['30d', '30 days']];
@@ -43,7 +44,7 @@ export function StepsEditor({ steps, onChange, min = 2 }) {
   </ol>`;
 }
 
-function Saved({ state, set, steps }) {
+function Saved({ state, set, steps, auth }) {
   const site = new URLSearchParams({ site_id: state.site });
   const saved = useApi('/api/funnels', site);
   const [name, setName] = useState('');
@@ -64,15 +65,15 @@ function Saved({ state, set, steps }) {
         (f) => html`<li><button type="button" class="link" onClick=${() => set({ steps: f.steps, within: `${f.within}s`, mode: f.mode || '' })}>${f.name}</button></li>`,
       )}
     </ul>
-    <form onSubmit=${save}>
+    ${can(auth, 'admin', state.site) && html`<form onSubmit=${save}>
       <input value=${name} required placeholder="Funnel name" aria-label="Funnel name" onInput=${(e) => setName(e.target.value)} />
       <button type="submit" disabled=${steps.length < 2}>Save funnel</button>
-    </form>
+    </form>`}
     ${message && html`<p role="status">${message}</p>`}
   </aside>`;
 }
 
-export function Funnel({ state, set }) {
+export function Funnel({ state, set, auth }) {
   const steps = state.steps.filter((s) => s);
   const ready = steps.length >= 2;
   const result = useApi(ready ? '/api/stats/funnel' : null, statsParams(state, { steps: JSON.stringify(steps), within: state.within, mode: state.mode }));
@@ -90,7 +91,7 @@ export function Funnel({ state, set }) {
           ${MODES.map(([k, l]) => html`<option value=${k}>${l}</option>`)}
         </select></label>
       </div>
-      <${Saved} state=${state} set=${set} steps=${steps} />
+      <${Saved} state=${state} set=${set} steps=${steps} auth=${auth} />
     </div>
     ${!ready
       ? html`<p class="muted">Pick at least two steps.</p>`

@@ -106,4 +106,4 @@ function GoalSettings({ state }) {
   </div>`;
 }
 
-registerSection({ id: 'goals', title: 'Goals', admin: true, render: (props) => html`<${GoalSettings} ...${props} />` });
+registerSection({ id: 'goals', title: 'Goals', admin: 'site', render: (props) => html`<${GoalSettings} ...${props} />` });

@@ -1,8 +1,9 @@
 // Settings. Sections register here; login, API keys and shared links add
 // theirs with the security work, without touching the rest of the page.
-import { html } from '../vendor/preact-htm.js';
+import { html, useState } from '../vendor/preact-htm.js';
 import { snippet } from './empty.js';
 import { sendJson } from './api.js';
+import { can } from './access.js';
 
 export const SECTIONS = [
   {
@@ -14,21 +15,55 @@ export const SECTIONS = [
   },
 ];
 
-/** Adds a settings section: `{id, title, admin?, render({state, set, sites, auth})}`. */
+/**
+ * Adds a settings section: `{id, title, admin?, owner?, render({state, set, sites, auth})}`;
+ * `admin: true` needs an admin of every site, `admin: 'site'` of the site
+ * shown, `owner: true` an owner of the site shown.
+ */
 export function registerSection(section) {
   SECTIONS.push(section);
 }
 
+function Password() {
+  const [message, setMessage] = useState('');
+  const change = (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    if (form.get('password') !== form.get('again')) return setMessage('The new passwords differ.');
+    sendJson('POST', '/api/auth/password', '', { current: form.get('current'), password: form.get('password') }).then(
+      () => (e.target.reset(), setMessage('Password changed; your other sessions have ended.')),
+      (err) => setMessage(err.message),
+    );
+  };
+  return html`<form class="inline" onSubmit=${change} data-testid="change-password">
+    <input type="password" name="current" required autocomplete="current-password" aria-label="Current password" placeholder="Current password" />
+    <input type="password" name="password" required autocomplete="new-password" aria-label="New password" placeholder="New password" />
+    <input type="password" name="again" required autocomplete="new-password" aria-label="New password again" placeholder="Again" />
+    <button type="submit">Change password</button>
+    ${message && html`<span role="status">${message}</span>`}
+  </form>`;
+}
+
 function Account({ auth }) {
   const logout = () => sendJson('POST', '/api/auth/logout', '').then(() => location.reload());
-  return html`<p>Signed in ${auth.via === 'loopback' ? 'from this machine (no password set yet)' : auth.via === 'api_key' ? 'with an API key' : 'with the password'}.
-    ${auth.via === 'session' && html` <button type="button" onClick=${logout}>Log out</button>`}</p>`;
+  const roles = Object.entries(auth.roles || {}).map(([site, role]) => `${role} of ${site === '*' ? 'every site' : site}`);
+  return html`<p>Signed in ${auth.via === 'loopback' ? 'from this machine (no password set yet)' : auth.via === 'api_key' ? 'with an API key' : html`as <strong data-testid="user">${auth.user}</strong>`}${roles.length > 0 && `: ${roles.join(', ')}`}.
+    ${auth.via === 'session' && html` <button type="button" onClick=${logout}>Log out</button>`}</p>
+    ${auth.via === 'session' && html`<${Password} />`}`;
+}
+
+/** Whether `auth` may see `section` while `site` is shown. */
+function allowed(section, auth, site) {
+  if (section.owner) return can(auth, 'owner', site);
+  if (section.admin === 'site') return can(auth, 'admin', site);
+  if (section.admin) return can(auth, 'admin', '*');
+  return true;
 }
 
 SECTIONS.unshift({ id: 'account', title: 'Account', render: (props) => html`<${Account} ...${props} />` });
 
 export function Settings(props) {
   return html`<section class="view settings" aria-label="Settings">
-    ${SECTIONS.filter((s) => !s.admin || props.auth.admin).map((s) => html`<section class="panel" data-section=${s.id}><h2>${s.title}</h2>${s.render(props)}</section>`)}
+    ${SECTIONS.filter((s) => allowed(s, props.auth, props.state.site)).map((s) => html`<section class="panel" data-section=${s.id}><h2>${s.title}</h2>${s.render(props)}</section>`)}
   </section>`;
 }

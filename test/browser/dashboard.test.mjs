@@ -454,3 +454,80 @@ test('login, an API key and a shared link, all from the page', async () => {
     await locked.stop();
   }
 });
+
+test('team: the owner invites a viewer by link; the viewer reads, changes nothing, and sets their own password', async () => {
+  const password = 'correct horse battery staple';
+  const locked = await startCollector({ MALLARD_ADMIN_PASSWORD: password }, { lake: LAKE });
+  try {
+    const page = await open(PAGE_QUERY, { base: locked.base, expectErrors: true });
+    await page.waitForSelector('[data-testid="login"]');
+    await page.fill('input[type="password"]', password);
+    await page.click('button[type="submit"]');
+    const shown = await kpis(page);
+    await page.click('nav.views a:text("Settings")');
+    assert.equal(await page.textContent('[data-testid="user"]'), 'owner', 'the password is the first owner');
+    // Invite to example.com only.
+    await page.selectOption('[data-testid="team"] select[aria-label="Team of"]', SITE);
+    await page.fill('[data-testid="invite"] input', 'vera@example.com');
+    await page.click('[data-testid="invite"] button[type="submit"]');
+    const link = await (await page.waitForSelector('[data-testid="invite-link"]')).textContent();
+    assert.ok(link.startsWith(`${locked.base}/invite/inv_`), link);
+    await page.waitForSelector('[data-testid="invitations"] li');
+    await page.screenshot({ path: join(SHOTS, 'team-desktop-light.png'), fullPage: true });
+
+    // The invitee opens the link in their own browser and chooses a password.
+    // (A wrong current password below answers 403: expected console errors.)
+    const vera = await open('', { base: locked.base, path: new URL(link).pathname, expectErrors: true });
+    await vera.waitForSelector('[data-testid="accept-invitation"]');
+    await vera.fill('[data-testid="accept-invitation"] input >> nth=0', 'vera chose this one');
+    await vera.fill('[data-testid="accept-invitation"] input >> nth=1', 'vera chose this one');
+    await vera.click('[data-testid="accept-invitation"] button[type="submit"]');
+    await vera.waitForURL(`${locked.base}/`);
+    await vera.goto(`${locked.base}/?${PAGE_QUERY}`);
+    const seen = await kpis(vera);
+    assert.deepEqual(seen.visitors, shown.visitors, 'the viewer sees the same numbers');
+    // Only the site they were invited to, and no admin control anywhere.
+    assert.deepEqual(await vera.$$eval('[data-testid="site"] option', (o) => o.map((x) => x.value)), [SITE]);
+    await vera.click('nav.views a:text("Funnels")');
+    await vera.waitForSelector('.saved h3');
+    assert.equal(await vera.$('input[aria-label="Funnel name"]'), null, 'a viewer saves no funnel');
+    await vera.click('nav.views a:text("Settings")');
+    await vera.waitForSelector('[data-testid="change-password"]');
+    const sections = await vera.$$eval('section.settings > section.panel', (s) => s.map((x) => x.dataset.section));
+    assert.deepEqual(sections, ['account', 'sites']);
+    assert.equal(await vera.textContent('[data-testid="user"]'), 'vera@example.com');
+    // Their own password: the wrong current one is refused, the right one works.
+    await vera.fill('input[aria-label="Current password"]', 'not my password');
+    await vera.fill('input[aria-label="New password"]', 'vera prefers this');
+    await vera.fill('input[aria-label="New password again"]', 'vera prefers this');
+    await vera.click('[data-testid="change-password"] button');
+    await vera.waitForFunction(() => document.querySelector('[data-testid="change-password"] [role="status"]')?.textContent === 'the current password is wrong');
+    await vera.fill('input[aria-label="Current password"]', 'vera chose this one');
+    await vera.fill('input[aria-label="New password"]', 'vera prefers this');
+    await vera.fill('input[aria-label="New password again"]', 'vera prefers this');
+    await vera.click('[data-testid="change-password"] button');
+    await vera.waitForFunction(() => document.querySelector('[data-testid="change-password"] [role="status"]')?.textContent.startsWith('Password changed'));
+    const login = await fetch(`${locked.base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'vera@example.com', password: 'vera prefers this' }),
+    });
+    assert.equal(login.status, 200);
+
+    // Back in the owner's page: vera is on the team; made admin of example.com.
+    await page.reload();
+    await page.waitForSelector('[data-testid="team"] [data-user="vera@example.com"]');
+    await page.selectOption('select[aria-label="Role of vera@example.com on example.com"]', 'admin');
+    await page.waitForSelector('[data-testid="audit"]');
+    await page.click('[data-testid="audit"] summary');
+    await page.waitForFunction(() => document.querySelector('[data-testid="audit"]')?.textContent.includes('access role set'));
+    const audit = await page.textContent('[data-testid="audit"]');
+    for (const line of ['access invited', 'access invitation accepted', 'access password changed', 'access role set']) assert.ok(audit.includes(line), `${line} in ${audit}`);
+    // The change holds in vera's page at once: the funnel can be saved now.
+    await vera.reload();
+    await vera.click('nav.views a:text("Funnels")');
+    await vera.waitForSelector('input[aria-label="Funnel name"]');
+  } finally {
+    await locked.stop();
+  }
+});

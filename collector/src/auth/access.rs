@@ -1,16 +1,20 @@
 //! Who is asking, and what they may do. Ingestion and the page's static
-//! files are open to every browser; stats need a reader; keys, shares,
-//! settings and erase need an admin.
+//! files are open to every browser; stats need a viewer of the site; goals,
+//! settings, keys, shares and erase an admin; users and invitations an
+//! owner. A request's site is its `site_id`; without one, the role must
+//! cover every site (`*`).
 //!
 //! A request is identified by, in order: `Authorization: Bearer mm_…` (an
-//! API key), the `mallard_session` cookie (the owner), `X-Mallard-Share`
-//! (a shared link: one site, read only). Until a password is set, loopback
-//! clients are the owner and nobody else gets in.
+//! API key: `read` acts as a viewer, `admin` as an admin, of its sites),
+//! the `mallard_session` cookie (a user), `X-Mallard-Share` (a shared link:
+//! a viewer of one site). Until a password is set, loopback clients are the
+//! owner and nobody else gets in.
 
 use std::net::IpAddr;
 
 use crate::app::App;
 use crate::auth::keys::Scope;
+use crate::auth::users::{self, Role, Roles};
 use crate::http;
 use crate::http::Request;
 
@@ -19,9 +23,13 @@ pub const SHARE_HEADER: &str = "X-Mallard-Share";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    /// Logged in with the password (or loopback before one exists).
-    Owner {
-        by_cookie: bool,
+    /// This machine before any password exists: the owner of every site.
+    Local,
+    /// A logged-in user (the session cookie), with their roles as they are now.
+    User {
+        id: String,
+        name: String,
+        roles: Roles,
     },
     Key {
         id: String,
@@ -34,31 +42,55 @@ pub enum Principal {
 }
 
 impl Principal {
-    pub fn is_admin(&self) -> bool {
+    /// The role on `site`; `None` asks for a role on every site.
+    pub fn role(&self, site: Option<&str>) -> Option<Role> {
         match self {
-            Principal::Owner { .. } => true,
-            Principal::Key { scope, .. } => *scope == Scope::Admin,
-            Principal::Share { .. } => false,
+            Principal::Local => Some(Role::Owner),
+            Principal::User { roles, .. } => users::role_on(roles, site),
+            Principal::Key { scope, sites, .. } => {
+                let covered = match (sites, site) {
+                    (None, _) => true,
+                    (Some(list), Some(site)) => list.iter().any(|s| s == site),
+                    (Some(_), None) => false,
+                };
+                match scope {
+                    Scope::Read if covered => Some(Role::Viewer),
+                    Scope::Admin if covered => Some(Role::Admin),
+                    _ => None,
+                }
+            }
+            Principal::Share { site: s } => (site == Some(s.as_str())).then_some(Role::Viewer),
         }
+    }
+
+    /// An admin of every site.
+    pub fn is_admin(&self) -> bool {
+        self.role(None) >= Some(Role::Admin)
     }
 
     /// Whether this principal may read `site`'s stats.
     pub fn can_read(&self, site: &str) -> bool {
         match self {
-            Principal::Owner { .. } => true,
+            // Scope is checked apart (an ingest key reads nothing anyway).
             Principal::Key { sites, .. } => sites.as_ref().is_none_or(|s| s.iter().any(|x| x == site)),
-            Principal::Share { site: s } => s == site,
+            _ => self.role(Some(site)).is_some(),
         }
     }
 
     /// For the audit log: who did it (never a secret).
     pub fn label(&self) -> String {
         match self {
-            Principal::Owner { .. } => "owner".into(),
+            Principal::Local => "owner (this machine, before any password)".into(),
+            Principal::User { name, .. } => format!("user:{name}"),
             Principal::Key { id, .. } => format!("key:{id}"),
             Principal::Share { site } => format!("share:{site}"),
         }
     }
+}
+
+/// The audit label of a request's principal (`anonymous` for none).
+pub fn label(who: Option<&Principal>) -> String {
+    who.map_or_else(|| "anonymous".into(), Principal::label)
 }
 
 /// Why a request is refused: (status, message).
@@ -98,9 +130,9 @@ pub fn identify(app: &App, request: &Request) -> Result<Option<Principal>, Refus
         };
     }
     if let Some(token) = cookie(request, SESSION_COOKIE)
-        && app.auth.session(token)
+        && let Some(user) = app.auth.session(token)
     {
-        return Ok(Some(Principal::Owner { by_cookie: true }));
+        return Ok(Some(Principal::User { id: user.id, name: user.name, roles: user.roles }));
     }
     if let Some(token) = http::header_value(request, SHARE_HEADER) {
         return match app.shares.find(token.trim()) {
@@ -110,7 +142,7 @@ pub fn identify(app: &App, request: &Request) -> Result<Option<Principal>, Refus
     }
     // Before a password exists, the machine's own user is the owner.
     if !app.auth.has_password() && is_local(request) {
-        return Ok(Some(Principal::Owner { by_cookie: false }));
+        return Ok(Some(Principal::Local));
     }
     Ok(None)
 }
@@ -131,10 +163,31 @@ pub fn reader(app: &App, request: &Request) -> Result<Principal, Refusal> {
     }
 }
 
-/// An admin, or the refusal to send.
-pub fn admin(app: &App, request: &Request) -> Result<Principal, Refusal> {
+/// A principal with at least role `need` on `site` (`None`: every site),
+/// or the refusal to send.
+pub fn at_least(app: &App, request: &Request, need: Role, site: Option<&str>) -> Result<Principal, Refusal> {
     let p = reader(app, request)?;
-    if p.is_admin() { Ok(p) } else { Err((403, "this needs an admin: the owner's login or an admin API key".into())) }
+    if p.role(site) >= Some(need) {
+        return Ok(p);
+    }
+    let what = match need {
+        Role::Owner => "an owner",
+        Role::Admin => "an admin",
+        Role::Viewer => "a viewer",
+    };
+    let of = match site {
+        Some(site) => format!("of site {site:?}"),
+        None => "of every site (or name the site with site_id)".into(),
+    };
+    Err((403, format!("this needs {what} {of}; ask an owner for the role, or use an admin API key")))
+}
+
+/// A logged-in user (their own password), or the refusal to send.
+pub fn user(app: &App, request: &Request) -> Result<Principal, Refusal> {
+    match reader(app, request)? {
+        p @ Principal::User { .. } => Ok(p),
+        _ => Err((403, "only a logged-in user has a password to change here".into())),
+    }
 }
 
 /// A sender of server-side events: an API key with scope `ingest` or
@@ -147,7 +200,7 @@ pub fn ingester(app: &App, request: &Request) -> Result<Principal, Refusal> {
     }
 }
 
-/// The origins allowed to act with the owner's cookie: the server's own
+/// The origins allowed to act with a session cookie: the server's own
 /// (from `Host`) and `MALLARD_DASHBOARD_ORIGIN`.
 fn allowed_origin(app: &App, request: &Request, origin: &str) -> bool {
     if app.config.dashboard_origin.as_deref() == Some(origin) {
@@ -161,9 +214,14 @@ fn allowed_origin(app: &App, request: &Request, origin: &str) -> bool {
 /// come from an allowed `Origin`. Keys and share tokens are not ambient
 /// credentials, so they need no such check.
 pub fn check_origin(app: &App, request: &Request, principal: &Principal) -> Result<(), Refusal> {
-    if !matches!(principal, Principal::Owner { by_cookie: true }) {
+    if !matches!(principal, Principal::User { .. }) {
         return Ok(());
     }
+    check_cookie_origin(app, request)
+}
+
+/// The `Origin` check of a request made with (or for) a session cookie.
+pub fn check_cookie_origin(app: &App, request: &Request) -> Result<(), Refusal> {
     match http::header_value(request, "Origin") {
         Some(origin) if allowed_origin(app, request, origin) => Ok(()),
         Some(_) => Err((403, "cross-origin request refused: Origin does not match this dashboard".into())),

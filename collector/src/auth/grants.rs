@@ -53,6 +53,21 @@ impl<T: Grant> Grants<T> {
         })
     }
 
+    /// Removes and returns the record `token` opens, in one step: of two
+    /// collectors taking the same token, one gets it.
+    pub fn take(&self, token: &str) -> io::Result<Option<T>> {
+        let digest = secret::digest(token);
+        self.doc.update(|records| {
+            let at = records.iter().position(|r| secret::same(r.digest().as_bytes(), digest.as_bytes()))?;
+            Some(records.remove(at))
+        })
+    }
+
+    /// Keeps only the records `keep` accepts.
+    pub fn retain(&self, keep: impl Fn(&T) -> bool) -> io::Result<()> {
+        self.doc.update(|records| records.retain(|r| keep(r)))
+    }
+
     /// The record `token` opens, if it is a live one.
     pub fn find(&self, token: &str) -> Option<T> {
         let digest = secret::digest(token);

@@ -1,18 +1,22 @@
-//! Dashboard login: one owner password (Argon2id, OWASP's parameters), set
-//! once by first-run setup or `MALLARD_ADMIN_PASSWORD`, kept as a salted
-//! hash in the settings store (`auth`: `<data>/auth.json`, 0600, or the
-//! shared catalog). Sessions are 256-bit random tokens; only their SHA-256
-//! digests are kept, with an expiry (in memory, or the shared catalog so any
-//! collector knows them). Failed logins lock out the client's IP, and all
-//! clients when failures pile up from many addresses, for
-//! `MALLARD_LOGIN_LOCKOUT` (counted per collector).
+//! Dashboard login: users (`users`), each with an Argon2id password hash
+//! and a role per site. Today's single password (`auth.json` of earlier
+//! versions, first-run setup or `MALLARD_ADMIN_PASSWORD`) is the first
+//! owner, named `owner`; a login without a name is theirs. Sessions are
+//! 256-bit random tokens; only their SHA-256 digests are kept, with the
+//! user and an expiry (in memory, or the shared catalog so any collector
+//! knows them). Failed logins lock out the client's IP, and all clients
+//! when failures pile up from many addresses, for `MALLARD_LOGIN_LOCKOUT`
+//! (counted per collector).
 
 pub mod access;
 pub mod audit;
 pub mod grants;
+pub mod invitations;
 pub mod keys;
+pub mod password;
 pub mod secret;
 pub mod shares;
+pub mod users;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -20,65 +24,41 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::{Algorithm, Argon2, Params, Version};
 use mallard_core::time::now_micros;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::password::PasswordHash;
+use crate::auth::users::{FIRST_OWNER, User, UserError, Users};
 use crate::store::{Doc, Store};
 
-/// OWASP's Argon2id recommendation: 19 MiB, 2 passes, 1 lane.
-const MEMORY_KIB: u32 = 19 * 1024;
-const PASSES: u32 = 2;
-const LANES: u32 = 1;
+pub use crate::auth::password::MIN_PASSWORD;
+
 /// Failed logins from one IP within the lockout period that lock it.
 const PER_IP_FAILURES: u32 = 5;
 /// Failed logins from all IPs within the lockout period that lock everyone.
 const GLOBAL_FAILURES: usize = 50;
-pub const MIN_PASSWORD: usize = 10;
 const ALREADY_SET: &str = "a password is already set; log in instead";
 
-#[derive(Serialize, Deserialize, Clone)]
-struct PasswordHash {
-    salt: String,
-    hash: String,
-    memory_kib: u32,
-    passes: u32,
-    lanes: u32,
-}
-
-fn argon2(password: &str, salt: &[u8], memory_kib: u32, passes: u32, lanes: u32) -> io::Result<[u8; 32]> {
-    let params = Params::new(memory_kib, passes, lanes, Some(32)).map_err(|e| io::Error::other(e.to_string()))?;
-    let mut out = [0u8; 32];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(password.as_bytes(), salt, &mut out)
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    Ok(out)
-}
-
-impl PasswordHash {
-    fn new(password: &str) -> io::Result<PasswordHash> {
-        let salt = secret::random::<16>()?;
-        let hash = argon2(password, &salt, MEMORY_KIB, PASSES, LANES)?;
-        Ok(PasswordHash {
-            salt: secret::to_hex(&salt),
-            hash: secret::to_hex(&hash),
-            memory_kib: MEMORY_KIB,
-            passes: PASSES,
-            lanes: LANES,
-        })
-    }
-
-    fn verify(&self, password: &str) -> bool {
-        let (Some(salt), Some(want)) = (secret::from_hex(&self.salt), secret::from_hex(&self.hash)) else {
-            return false;
-        };
-        argon2(password, &salt, self.memory_kib, self.passes, self.lanes).is_ok_and(|got| secret::same(&got, &want))
-    }
-}
-
+/// The single password of versions before users: read once, to become the
+/// first owner.
 #[derive(Serialize, Deserialize, Default, Clone)]
 struct AuthFile {
     password: Option<PasswordHash>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Session {
+    /// Unix microseconds.
+    until: i64,
+    user: String,
+}
+
+/// Why a password change failed.
+#[derive(Debug)]
+pub enum PasswordError {
+    Wrong,
+    Weak(String),
+    User(UserError),
 }
 
 /// Why a login failed.
@@ -102,9 +82,9 @@ struct Lockout {
 }
 
 pub struct Auth {
-    password: Doc<AuthFile>,
-    /// Session digest → expiry (unix microseconds).
-    sessions: Doc<BTreeMap<String, i64>>,
+    pub users: Users,
+    /// Session digest → its user and expiry.
+    sessions: Doc<BTreeMap<String, Session>>,
     lockout: Mutex<Lockout>,
     session_ttl: Duration,
     lockout_for: Duration,
@@ -123,13 +103,19 @@ impl Auth {
         lockout_for: Duration,
     ) -> io::Result<Auth> {
         let auth = Auth {
-            password: store.open("auth")?,
-            sessions: store.open_volatile("sessions")?,
+            users: Users::open(store)?,
+            sessions: store.open_volatile("user_sessions")?,
             lockout: Mutex::new(Lockout::default()),
             session_ttl,
             lockout_for,
             setup_token: Mutex::new(None),
         };
+        let legacy: Doc<AuthFile> = store.open("auth")?;
+        if let Some(hash) = legacy.read(|f| f.password.clone())
+            && auth.users.create_first_owner(hash)?
+        {
+            crate::log::info("the dashboard password is now the first owner's, user \"owner\"", &[]);
+        }
         if let Some(password) = initial
             && !auth.has_password()
         {
@@ -155,23 +141,18 @@ impl Auth {
     }
 
     pub fn has_password(&self) -> bool {
-        self.password.read(|f| f.password.is_some())
+        !self.users.is_empty()
     }
 
     /// First-run setup: only while no password exists.
     pub fn setup(&self, password: &str) -> Result<(), String> {
-        if password.chars().count() < MIN_PASSWORD {
-            return Err(format!("the password needs at least {MIN_PASSWORD} characters"));
-        }
+        password::check_new(password)?;
         if self.has_password() {
             return Err(ALREADY_SET.into());
         }
         let hash = PasswordHash::new(password).map_err(|e| format!("cannot hash the password: {e}"))?;
         // Set only if still unset: another collector may have won meanwhile.
-        let set = self
-            .password
-            .update(|f| f.password.is_none() && f.password.replace(hash).is_none())
-            .map_err(|e| format!("cannot save the password hash: {e}"))?;
+        let set = self.users.create_first_owner(hash).map_err(|e| format!("cannot save the password hash: {e}"))?;
         if !set {
             return Err(ALREADY_SET.into());
         }
@@ -180,28 +161,63 @@ impl Auth {
         Ok(())
     }
 
-    /// Checks the password from `ip`; a new session token on success.
-    pub fn login(&self, ip: IpAddr, password: &str) -> Result<String, LoginError> {
+    /// Checks user `name`'s password (the first owner's without a name)
+    /// from `ip`; a new session token and the user on success.
+    pub fn login(&self, ip: IpAddr, name: Option<&str>, password: &str) -> Result<(String, User), LoginError> {
         let now = Instant::now();
         if let Some(wait) = self.locked(ip, now) {
             return Err(LoginError::Locked(wait));
         }
-        let hash = self.password.read(|f| f.password.clone()).ok_or(LoginError::NoPassword)?;
-        if !hash.verify(password) {
-            self.failed(ip, now);
-            return Err(LoginError::Wrong);
+        if !self.has_password() {
+            return Err(LoginError::NoPassword);
         }
+        let name = users::check_name(name.unwrap_or(FIRST_OWNER)).unwrap_or_default();
+        let user = match self.users.by_name(&name) {
+            Some(user) if user.verify(password) => user,
+            unknown => {
+                if unknown.is_none() {
+                    // As slow as a real check: timing tells no names apart.
+                    let _ = self.users.any().map(|u| u.verify(password));
+                }
+                self.failed(ip, now);
+                return Err(LoginError::Wrong);
+            }
+        };
         self.lockout.lock().unwrap_or_else(|e| e.into_inner()).ips.remove(&ip);
-        let token = secret::token("").map_err(|_| LoginError::Wrong)?;
+        let token = self.start_session(&user.id).map_err(LoginError::Store)?;
+        Ok((token, user.public()))
+    }
+
+    /// A new session of user `id`: its token.
+    pub fn start_session(&self, id: &str) -> io::Result<String> {
+        let token = secret::token("")?;
         let (now, ttl) = (now_micros(), i64::try_from(self.session_ttl.as_micros()).unwrap_or(i64::MAX / 2));
+        let session = Session { until: now.saturating_add(ttl), user: id.to_string() };
         let digest = secret::digest(&token);
-        self.sessions
-            .update(|sessions| {
-                sessions.retain(|_, until| *until > now);
-                sessions.insert(digest, now.saturating_add(ttl));
-            })
-            .map_err(LoginError::Store)?;
+        self.sessions.update(|sessions| {
+            sessions.retain(|_, s| s.until > now);
+            sessions.insert(digest, session);
+        })?;
         Ok(token)
+    }
+
+    /// Changes user `id`'s password, given the current one, and ends their
+    /// other sessions (`token`'s stays).
+    pub fn change_password(&self, id: &str, token: &str, current: &str, new: &str) -> Result<(), PasswordError> {
+        let user = self.users.get(id).ok_or(PasswordError::User(UserError::NotFound))?;
+        if !user.verify(current) {
+            return Err(PasswordError::Wrong);
+        }
+        password::check_new(new).map_err(PasswordError::Weak)?;
+        let hash = PasswordHash::new(new).map_err(|e| PasswordError::User(UserError::Store(e)))?;
+        self.users.set_password(id, hash).map_err(PasswordError::User)?;
+        let keep = secret::digest(token);
+        self.end_sessions(id, Some(&keep)).map_err(|e| PasswordError::User(UserError::Store(e)))
+    }
+
+    /// Ends user `id`'s sessions but `keep` (a digest).
+    pub fn end_sessions(&self, id: &str, keep: Option<&str>) -> io::Result<()> {
+        self.sessions.update(|sessions| sessions.retain(|digest, s| s.user != id || Some(digest.as_str()) == keep))
     }
 
     fn locked(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
@@ -229,13 +245,15 @@ impl Auth {
         }
     }
 
-    /// Whether `token` is a live session.
-    pub fn session(&self, token: &str) -> bool {
+    /// The user of `token`'s live session, with their roles as they are now.
+    pub fn session(&self, token: &str) -> Option<User> {
         let digest = secret::digest(token);
         let now = now_micros();
         // The map lookup compares digests of random tokens: equal-prefix
         // timing reveals nothing about a token itself.
-        self.sessions.find(|sessions| sessions.get(&digest).filter(|until| **until > now).copied()).is_some()
+        let id =
+            self.sessions.find(|sessions| sessions.get(&digest).filter(|s| s.until > now).map(|s| s.user.clone()))?;
+        self.users.get(&id).map(|u| u.public())
     }
 
     pub fn logout(&self, token: &str) -> io::Result<()> {
@@ -267,22 +285,51 @@ mod tests {
         // long enough that five of them fit on a busy machine.
         let a = auth("ip", Duration::from_secs(3));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(matches!(a.login(ip, "whatever-long"), Err(LoginError::NoPassword)));
+        assert!(matches!(a.login(ip, None, "whatever-long"), Err(LoginError::NoPassword)));
         assert!(a.setup("short").is_err());
         a.setup("a long enough secret").unwrap();
         assert!(a.setup("another long secret").is_err(), "setup works once");
-        let token = a.login(ip, "a long enough secret").unwrap();
-        assert!(a.session(&token) && !a.session("nope"));
+        let (token, owner) = a.login(ip, None, "a long enough secret").unwrap();
+        assert!(a.session(&token).is_some_and(|u| u.id == owner.id) && a.session("nope").is_none());
+        assert!(a.login(ip, Some("owner"), "a long enough secret").is_ok(), "the first owner's name is owner");
         for _ in 0..PER_IP_FAILURES {
-            assert!(matches!(a.login(ip, "wrong password!"), Err(LoginError::Wrong)));
+            assert!(matches!(a.login(ip, None, "wrong password!"), Err(LoginError::Wrong)));
         }
-        assert!(matches!(a.login(ip, "a long enough secret"), Err(LoginError::Locked(_))), "even the right one");
+        assert!(matches!(a.login(ip, None, "a long enough secret"), Err(LoginError::Locked(_))), "even the right one");
         let other: IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(a.login(other, "a long enough secret").is_ok(), "other IPs are not locked");
+        assert!(a.login(other, None, "a long enough secret").is_ok(), "other IPs are not locked");
         std::thread::sleep(Duration::from_millis(3100));
-        assert!(a.login(ip, "a long enough secret").is_ok(), "the lock expires");
+        assert!(a.login(ip, None, "a long enough secret").is_ok(), "the lock expires");
         a.logout(&token).unwrap();
-        assert!(!a.session(&token));
+        assert!(a.session(&token).is_none());
+    }
+
+    #[test]
+    fn users_log_in_by_name_and_change_their_password() {
+        let a = auth("users", Duration::from_secs(600));
+        a.setup("a long enough secret").unwrap();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let hash = PasswordHash::new("viewer's own secret").unwrap();
+        let ana = a.users.add("ana", hash, "a.com", users::Role::Viewer).unwrap();
+        assert!(matches!(a.login(ip, Some("ana"), "a long enough secret"), Err(LoginError::Wrong)));
+        assert!(matches!(a.login(ip, Some("bob"), "viewer's own secret"), Err(LoginError::Wrong)));
+        let (first, _) = a.login(ip, Some("ANA"), "viewer's own secret").unwrap();
+        let (second, user) = a.login(ip, Some("ana"), "viewer's own secret").unwrap();
+        assert_eq!(user.id, ana.id);
+        assert!(matches!(
+            a.change_password(&ana.id, &second, "wrong one!!", "brand new secret"),
+            Err(PasswordError::Wrong)
+        ));
+        assert!(matches!(
+            a.change_password(&ana.id, &second, "viewer's own secret", "short"),
+            Err(PasswordError::Weak(_))
+        ));
+        a.change_password(&ana.id, &second, "viewer's own secret", "brand new secret").unwrap();
+        assert!(a.session(&first).is_none(), "other sessions end with a new password");
+        assert!(a.session(&second).is_some(), "the one that changed it stays");
+        assert!(a.login(ip, Some("ana"), "brand new secret").is_ok());
+        a.users.remove(&ana.id).unwrap();
+        assert!(a.session(&second).is_none(), "a removed user's session opens nothing");
     }
 
     #[test]
@@ -292,9 +339,9 @@ mod tests {
         // A distributed guesser: a few tries from each of many addresses.
         for i in 0..GLOBAL_FAILURES {
             let ip: IpAddr = format!("198.51.100.{}", i / 2).parse().unwrap();
-            assert!(matches!(a.login(ip, "guess guess guess"), Err(LoginError::Wrong)));
+            assert!(matches!(a.login(ip, None, "guess guess guess"), Err(LoginError::Wrong)));
         }
         let fresh: IpAddr = "203.0.113.9".parse().unwrap();
-        assert!(matches!(a.login(fresh, "a long enough secret"), Err(LoginError::Locked(_))));
+        assert!(matches!(a.login(fresh, None, "a long enough secret"), Err(LoginError::Locked(_))));
     }
 }

@@ -38,6 +38,8 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "src/annotations.js",
     "src/filtered.js",
     "src/digests.js",
+    "src/access.js",
+    "src/team.js",
 ];
 
 const INDEX: &[u8] = include_bytes!("../../../dashboard/index.html");

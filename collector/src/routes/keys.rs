@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::auth::access::{self, Principal};
 use crate::auth::keys::Scope;
 use crate::http::params::Params;
 use crate::http::{self, Reply};
@@ -13,7 +14,7 @@ pub fn get(app: &App) -> Reply {
     http::json(200, &json!({"keys": app.keys.list()}))
 }
 
-pub fn post(app: &App, body: &[u8]) -> Reply {
+pub fn post(app: &App, body: &[u8], who: Option<&Principal>) -> Reply {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return http::error(
             400,
@@ -40,16 +41,26 @@ pub fn post(app: &App, body: &[u8]) -> Reply {
         _ => return http::error(400, "sites must be a list of site names, or absent for every site"),
     };
     match app.keys.create(name, scope, sites) {
-        Ok((token, key)) => http::json(201, &json!({"key": token, "info": key})),
+        Ok((token, key)) => {
+            app.audit.access(
+                "access key created",
+                &access::label(who),
+                json!({"key": key.id, "name": key.name, "scope": key.scope, "sites": key.sites}),
+            );
+            http::json(201, &json!({"key": token, "info": key}))
+        }
         Err(e) => super::auth::store_error(&e, "could not save the key"),
     }
 }
 
-pub fn delete(app: &App, query: &str) -> Reply {
+pub fn delete(app: &App, query: &str, who: Option<&Principal>) -> Reply {
     let p = Params::parse(query);
     let Some(id) = p.get("id") else { return http::error(400, "id is required: DELETE /api/keys?id=<id>") };
     match app.keys.revoke(id) {
-        Ok(true) => http::json(200, &json!({"revoked": id})),
+        Ok(true) => {
+            app.audit.access("access key revoked", &access::label(who), json!({"key": id}));
+            http::json(200, &json!({"revoked": id}))
+        }
         Ok(false) => http::error(404, &format!("no API key with id {id:?}")),
         Err(e) => super::auth::store_error(&e, "could not revoke the key"),
     }

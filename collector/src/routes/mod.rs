@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::app::App;
 use crate::auth::access::{self, Principal};
+use crate::auth::users::Role;
 use crate::http::{self, Method, Reply, Request, header};
 use crate::metrics::Metrics;
 
@@ -20,6 +21,7 @@ mod filtered;
 mod funnels;
 mod goals;
 mod health;
+mod invitations;
 mod keys;
 mod metrics;
 mod query;
@@ -29,6 +31,7 @@ mod shares;
 mod site_settings;
 mod sites;
 pub mod stats;
+mod users;
 
 /// Routes and the methods they accept (for `405` and `Allow`). Public so
 /// that the security test walks every route: one added here is refused to a
@@ -67,6 +70,12 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/auth/login", &["POST"]),
     ("/api/auth/logout", &["POST"]),
     ("/api/auth/status", &["GET"]),
+    ("/api/auth/password", &["POST"]),
+    ("/api/users", &["GET", "PUT", "DELETE"]),
+    ("/api/invitations", &["GET", "POST", "DELETE"]),
+    ("/api/invitations/accept", &["POST"]),
+    ("/api/audit", &["GET"]),
+    ("/invite", &["GET", "HEAD"]),
     ("/api/keys", &["GET", "POST", "DELETE"]),
     ("/api/shares", &["GET", "POST", "DELETE"]),
     ("/api/admin/erase", &["DELETE"]),
@@ -74,12 +83,15 @@ pub const ROUTES: &[(&str, &[&str])] = &[
 ];
 
 /// Who may use a route: everyone (ingestion, the page, health, login),
-/// readers of stats, admins, or server-side senders of events.
+/// readers of stats, admins or owners (of the request's site), a logged-in
+/// user (their own password), or server-side senders of events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
     Open,
     Read,
     Admin,
+    Owner,
+    Account,
     Ingest,
 }
 
@@ -87,6 +99,8 @@ fn class(method: &Method, route: &str) -> Class {
     match route {
         "/api/sites" | "/api/v2/query" => Class::Read,
         "/api/batch" => Class::Ingest,
+        "/api/users" | "/api/invitations" | "/api/audit" => Class::Owner,
+        "/api/auth/password" => Class::Account,
         "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/annotations" if *method == Method::Get => {
             Class::Read
         }
@@ -133,13 +147,24 @@ fn refuse((status, message): access::Refusal) -> Reply {
     if status == 401 { reply.with_header(header("WWW-Authenticate", "Bearer")) } else { reply }
 }
 
+/// Routes whose records span sites (a key or link may cover any site, the
+/// filtered-out counts and the audit log are the collector's): they need
+/// the role on every site, whatever `site_id` says.
+fn spans_sites(route: &str) -> bool {
+    matches!(route, "/api/keys" | "/api/shares" | "/api/filtered" | "/api/audit")
+}
+
 /// Access control for stats and admin routes: `Err` is the reply to send.
-fn authorize(app: &App, request: &Request, class: Class, query: &str) -> Result<Option<Principal>, Reply> {
+fn authorize(app: &App, request: &Request, class: Class, route: &str, query: &str) -> Result<Option<Principal>, Reply> {
     if class == Class::Open {
         return Ok(None);
     }
+    let site = http::params::Params::parse(query).get("site_id").map(str::to_lowercase);
+    let site = site.as_deref().filter(|_| !spans_sites(route));
     let who = match class {
-        Class::Admin => access::admin(app, request),
+        Class::Admin => access::at_least(app, request, Role::Admin, site),
+        Class::Owner => access::at_least(app, request, Role::Owner, site),
+        Class::Account => access::user(app, request),
         Class::Ingest => access::ingester(app, request),
         _ => access::reader(app, request),
     }
@@ -167,6 +192,8 @@ fn route_path(path: &str) -> &str {
         "/assets"
     } else if path.starts_with("/share/") {
         "/share"
+    } else if path.starts_with("/invite/") {
+        "/invite"
     } else {
         path
     }
@@ -201,7 +228,7 @@ pub fn handle(app: &App, request: Request) {
         };
         return respond_cors(&app.metrics, request, reply, route_name, started, cors);
     }
-    let who = match authorize(app, &request, class, &query) {
+    let who = match authorize(app, &request, class, route_path, &query) {
         Ok(who) => who,
         Err(reply) => return respond_cors(&app.metrics, request, reply, route_name, started, cors),
     };
@@ -224,6 +251,9 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get | Method::Head, p) if p.starts_with("/share/") => {
             shares::page(app, &p["/share/".len()..], if_none_match.as_deref())
         }
+        (Method::Get | Method::Head, p) if p.starts_with("/invite/") => {
+            invitations::page(app, &p["/invite/".len()..], if_none_match.as_deref())
+        }
         (Method::Get, "/api/sites") => sites::get(app, who.as_ref()),
         (Method::Get | Method::Head, "/health") => health::live(),
         (Method::Get | Method::Head, "/health/ready") => health::ready(app),
@@ -237,16 +267,28 @@ pub fn handle(app: &App, request: Request) {
         ),
         (
             Method::Post,
-            "/api/auth/setup" | "/api/auth/login" | "/api/v2/query" | "/api/keys" | "/api/shares" | "/api/annotations",
+            "/api/auth/setup"
+            | "/api/auth/login"
+            | "/api/auth/password"
+            | "/api/v2/query"
+            | "/api/keys"
+            | "/api/shares"
+            | "/api/annotations"
+            | "/api/invitations"
+            | "/api/invitations/accept",
         )
-        | (Method::Put, "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/digests") => {
+        | (Method::Put, "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/digests" | "/api/users") => {
             let mut request = request;
             let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
                 Ok(body) => match path.as_str() {
                     "/api/auth/setup" => auth::setup(app, &request, &body),
                     "/api/auth/login" => auth::login(app, &request, &body),
-                    "/api/keys" => keys::post(app, &body),
-                    "/api/shares" => shares::post(app, &body),
+                    "/api/invitations/accept" => invitations::accept(app, &request, &body),
+                    "/api/auth/password" => auth::change_password(app, &request, &body, who.as_ref()),
+                    "/api/keys" => keys::post(app, &body, who.as_ref()),
+                    "/api/shares" => shares::post(app, &body, who.as_ref()),
+                    "/api/invitations" => invitations::post(app, &request, &query, &body, who.as_ref()),
+                    "/api/users" => users::put(app, &query, &body, who.as_ref()),
                     "/api/funnels" => funnels::put(app, &query, &body),
                     "/api/goals" => goals::put(app, &query, &body),
                     "/api/sites/settings" => site_settings::put(app, &query, &body),
@@ -273,9 +315,14 @@ pub fn handle(app: &App, request: Request) {
         (Method::Delete, "/api/annotations") => annotations::delete(app, &query),
         (Method::Delete, "/api/goals") => goals::delete(app, &query),
         (Method::Get, "/api/keys") => keys::get(app),
-        (Method::Delete, "/api/keys") => keys::delete(app, &query),
+        (Method::Delete, "/api/keys") => keys::delete(app, &query, who.as_ref()),
         (Method::Get, "/api/shares") => shares::get(app),
-        (Method::Delete, "/api/shares") => shares::delete(app, &query),
+        (Method::Delete, "/api/shares") => shares::delete(app, &query, who.as_ref()),
+        (Method::Get, "/api/users") => users::get(app, &query),
+        (Method::Delete, "/api/users") => users::delete(app, &query, who.as_ref()),
+        (Method::Get, "/api/invitations") => invitations::get(app, &query),
+        (Method::Delete, "/api/invitations") => invitations::delete(app, &query, who.as_ref()),
+        (Method::Get, "/api/audit") => users::audit(app),
         (Method::Delete, "/api/admin/erase") => match &who {
             Some(who) => erase::delete(app, &query, who),
             None => http::error(401, "log in as an admin"),
