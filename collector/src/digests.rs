@@ -34,6 +34,10 @@ pub struct Subscriber {
     pub monthly: bool,
     /// Lets whoever holds the email unsubscribe it, and nothing else.
     pub token: String,
+    /// The user who opted in (their own address), if it was not an admin's
+    /// entry: they get digests only while they may read the site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// A site's subscribers and the periods already sent, by cadence.
@@ -67,9 +71,28 @@ impl Digests {
             match entry.subscribers.iter_mut().find(|s| s.email == email) {
                 Some(s) => (s.weekly, s.monthly) = (weekly, monthly),
                 None if weekly || monthly => {
-                    entry.subscribers.push(Subscriber { email: email.to_string(), weekly, monthly, token })
+                    entry.subscribers.push(Subscriber { email: email.to_string(), weekly, monthly, token, user: None })
                 }
                 None => {}
+            }
+        })
+    }
+
+    /// User `user`'s own subscription to `site`, if any.
+    pub fn mine(&self, site: &str, user: &str) -> Option<Subscriber> {
+        self.doc.read(|sites| sites.get(site)?.subscribers.iter().find(|s| s.user.as_deref() == Some(user)).cloned())
+    }
+
+    /// User `user` opts in to `site`'s digests at `email` (replacing their
+    /// earlier address), or out when neither cadence is on.
+    pub fn put_mine(&self, site: &str, user: &str, email: &str, weekly: bool, monthly: bool) -> io::Result<()> {
+        let token = crate::auth::secret::token("unsub_")?;
+        self.doc.update(|sites| {
+            let entry = sites.entry(site.to_string()).or_default();
+            entry.subscribers.retain(|s| s.user.as_deref() != Some(user));
+            if weekly || monthly {
+                let user = Some(user.to_string());
+                entry.subscribers.push(Subscriber { email: email.to_string(), weekly, monthly, token, user });
             }
         })
     }
@@ -172,6 +195,12 @@ fn transport(url: &str) -> Result<SmtpTransport, String> {
     Ok(builder.timeout(Some(std::time::Duration::from_secs(20))).build())
 }
 
+/// Whether user `id` (still) may read `site`: a user who left the team or
+/// lost the site gets no more of its numbers by email.
+fn may_read(app: &App, id: &str, site: &str) -> bool {
+    app.auth.users.get(id).is_some_and(|u| crate::auth::users::role_on(&u.roles, Some(site)).is_some())
+}
+
 /// Sends what is due. Returns the messages sent.
 pub fn send_due(app: &App) -> Result<usize, String> {
     let Some(url) = &app.config.smtp_url else { return Ok(0) };
@@ -184,8 +213,12 @@ pub fn send_due(app: &App) -> Result<usize, String> {
         for (cadence, period) in CADENCES {
             let range = period::resolve(period, None, today)?;
             let start = range.start.to_string();
-            let to: Vec<&Subscriber> =
-                digests.subscribers.iter().filter(|s| if cadence == "weekly" { s.weekly } else { s.monthly }).collect();
+            let to: Vec<&Subscriber> = digests
+                .subscribers
+                .iter()
+                .filter(|s| if cadence == "weekly" { s.weekly } else { s.monthly })
+                .filter(|s| s.user.as_deref().is_none_or(|id| may_read(app, id, &site)))
+                .collect();
             if to.is_empty() || digests.sent.get(cadence) == Some(&start) {
                 continue;
             }

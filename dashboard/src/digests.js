@@ -1,6 +1,7 @@
 // Settings › Email reports: who gets the site's weekly and monthly digests
 // (subscribed by an admin; every message has a one-click unsubscribe), and
-// the time zone whose days they count.
+// the time zone whose days they count. Settings › My email reports: any
+// logged-in user opts in to the site's digests at their own address.
 import { html, useState } from '../vendor/preact-htm.js';
 import { sendJson, useApi } from './api.js';
 import { registerSection } from './settings.js';
@@ -50,3 +51,31 @@ function Digests({ state }) {
 }
 
 registerSection({ id: 'digests', title: 'Email reports', admin: 'site', render: (props) => html`<${Digests} ...${props} />` });
+
+function MyDigests({ state }) {
+  const site = state.site;
+  const params = new URLSearchParams({ site_id: site });
+  const mine = useApi(site ? '/api/digests/mine' : null, params);
+  const [message, setMessage] = useState('');
+  if (!site || !mine.data) return null;
+  const save = (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const body = { email: form.get('email'), weekly: form.get('weekly') === 'on', monthly: form.get('monthly') === 'on' };
+    sendJson('PUT', '/api/digests/mine', params, body).then(
+      (r) => (setMessage(r.weekly || r.monthly ? `Reports of ${site} go to ${r.email}.` : `No reports of ${site}.`), mine.reload()),
+      (err) => setMessage(err.message),
+    );
+  };
+  const d = mine.data;
+  return html`<form class="inline" data-testid="my-digests" onSubmit=${save}>
+    ${!d.sending && html`<p class="muted">Email is off on this collector (MALLARD_SMTP_URL).</p>`}
+    <input type="email" name="email" aria-label="My email address" placeholder="you@example.com" value=${d.email || ''} />
+    <label><input type="checkbox" name="weekly" checked=${d.weekly} /> weekly</label>
+    <label><input type="checkbox" name="monthly" checked=${d.monthly} /> monthly</label>
+    <button type="submit">Save</button>
+    ${message && html`<span role="status">${message}</span>`}
+  </form>`;
+}
+
+registerSection({ id: 'my-digests', title: 'My email reports', user: true, render: (props) => html`<${MyDigests} ...${props} />` });

@@ -16,9 +16,9 @@ export const SECTIONS = [
 ];
 
 /**
- * Adds a settings section: `{id, title, admin?, owner?, render({state, set, sites, auth})}`;
+ * Adds a settings section: `{id, title, admin?, owner?, user?, render({state, set, sites, auth})}`;
  * `admin: true` needs an admin of every site, `admin: 'site'` of the site
- * shown, `owner: true` an owner of the site shown.
+ * shown, `owner: true` an owner of the site shown, `user: true` a logged-in user.
  */
 export function registerSection(section) {
   SECTIONS.push(section);
@@ -54,6 +54,7 @@ function Account({ auth }) {
 
 /** Whether `auth` may see `section` while `site` is shown. */
 function allowed(section, auth, site) {
+  if (section.user) return auth.via === 'session' && can(auth, 'viewer', site);
   if (section.owner) return can(auth, 'owner', site);
   if (section.admin === 'site') return can(auth, 'admin', site);
   if (section.admin) return can(auth, 'admin', '*');

@@ -494,7 +494,15 @@ test('team: the owner invites a viewer by link; the viewer reads, changes nothin
     await vera.click('nav.views a:text("Settings")');
     await vera.waitForSelector('[data-testid="change-password"]');
     const sections = await vera.$$eval('section.settings > section.panel', (s) => s.map((x) => x.dataset.section));
-    assert.deepEqual(sections, ['account', 'sites']);
+    assert.deepEqual(sections, ['account', 'sites', 'my-digests']);
+    // Their own email reports: their name is an address, so it is the default.
+    assert.equal(await vera.inputValue('input[aria-label="My email address"]'), 'vera@example.com');
+    await vera.check('[data-testid="my-digests"] input[name="weekly"]');
+    await vera.click('[data-testid="my-digests"] button');
+    await vera.waitForFunction(() => document.querySelector('[data-testid="my-digests"] [role="status"]')?.textContent === 'Reports of example.com go to vera@example.com.');
+    const veraSession = (await vera.context().cookies()).find((c) => c.name === 'mallard_session');
+    const mine = await (await fetch(`${locked.base}/api/digests/mine?site_id=${SITE}`, { headers: { Cookie: `mallard_session=${veraSession.value}` } })).json();
+    assert.deepEqual([mine.email, mine.weekly, mine.monthly], ['vera@example.com', true, false]);
     assert.equal(await vera.textContent('[data-testid="user"]'), 'vera@example.com');
     // Their own password: the wrong current one is refused, the right one works.
     await vera.fill('input[aria-label="Current password"]', 'not my password');

@@ -11,6 +11,9 @@ the test's SMTP server, gets a monthly and a weekly subscriber. Checked:
 2. A restart sends nothing again.
 3. The unsubscribe link's page does not unsubscribe on GET; its POST does,
    and the address is no longer listed.
+4. Users opt in themselves (/api/digests/mine): an invited viewer gets the
+   weekly digest at their own address; a user whose role on the site was
+   taken away after opting in gets nothing.
 
 usage: python digest.py <mallard-collector>
 """
@@ -33,6 +36,9 @@ from aiosmtpd.controller import Controller
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 SITE = "example.com"
+PASSWORD = "the owner's long password"
+# Headers of every call: the owner's session once logged in.
+AUTH = {}
 
 
 def fail(message):
@@ -55,22 +61,52 @@ class Inbox:
         return "250 OK"
 
 
-def call(port, method, path, body=None):
+def call(port, method, path, body=None, headers=None, reply=False):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request(method, path, json.dumps(body) if body is not None else None, {"Content-Type": "application/json"})
+    h = {"Content-Type": "application/json", **(AUTH if headers is None else headers)}
+    c.request(method, path, json.dumps(body) if body is not None else None, h)
     r = c.getresponse()
     raw = r.read()
+    if reply:
+        return r.status, raw.decode(), r
     return r.status, raw.decode()
+
+
+def session(port, status, reply):
+    """The session headers from a login (or invitation) reply."""
+    if status != 200:
+        fail(f"login: {status}")
+    cookie = reply.getheader("Set-Cookie").split(";")[0]
+    return {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"}
+
+
+def login(port):
+    AUTH.clear()
+    status, _, r = call(port, "POST", "/api/auth/login", {"password": PASSWORD}, reply=True)
+    AUTH.update(session(port, status, r))
+
+
+def join(port, name):
+    """Invites `name` as a viewer of SITE; they accept: their session headers and user id."""
+    status, body = call(port, "POST", f"/api/invitations?site_id={SITE}", {"name": name, "role": "viewer"})
+    if status != 201:
+        fail(f"inviting {name}: {status} {body}")
+    token = json.loads(body)["url"].rsplit("/invite/", 1)[1]
+    status, body, r = call(port, "POST", "/api/invitations/accept", {"token": token, "password": f"{name} secret"},
+                           headers={}, reply=True)
+    users = json.loads(call(port, "GET", f"/api/users?site_id={SITE}")[1])["users"]
+    return session(port, status, r), next(u["id"] for u in users if u["name"] == name)
 
 
 def start(binary, data, port, smtp_port):
     env = {**os.environ, "MALLARD_DATA_DIR": data, "MALLARD_LISTEN": f"127.0.0.1:{port}",
            "MALLARD_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "MALLARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "MALLARD_SMTP_FROM": "Mallard <stats@example.com>"}
+           "MALLARD_SMTP_FROM": "Mallard <stats@example.com>", "MALLARD_ADMIN_PASSWORD": PASSWORD}
     p = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for _ in range(200):
         try:
-            if call(port, "GET", "/health")[0] == 200:
+            if call(port, "GET", "/health", headers={})[0] == 200:
+                login(port)
                 return p
         except OSError:
             time.sleep(0.1)
@@ -139,15 +175,33 @@ def main():
         status, body = call(port, "PUT", f"/api/digests?site_id={SITE}", {"email": "not an address", "weekly": True})
         if status != 400:
             fail(f"a bad address was accepted: {status} {body}")
+        # Users opt in themselves: a viewer, and one who then loses the site.
+        vera, _ = join(port, "vera@example.org")
+        status, body = call(port, "PUT", f"/api/digests/mine?site_id={SITE}", {"weekly": True}, headers=vera)
+        if status != 200 or json.loads(body)["email"] != "vera@example.org":
+            fail(f"vera's opt-in: {status} {body}")
+        gone, gone_id = join(port, "gone@example.org")
+        status, body = call(port, "PUT", f"/api/digests/mine?site_id={SITE}", {"monthly": True, "weekly": True},
+                            headers=gone)
+        if status != 200:
+            fail(f"gone's opt-in: {status} {body}")
+        status, body = call(port, "DELETE", f"/api/users?site_id={SITE}&id={gone_id}")
+        if status != 200:
+            fail(f"taking gone's role away: {status} {body}")
         # The housekeeping pass (every 30 s) sends what is due.
-        if not wait_for(inbox, 2):
-            fail(f"{len(inbox.messages)} digests arrived within 75 s, expected 2")
+        if not wait_for(inbox, 3):
+            fail(f"{len(inbox.messages)} digests arrived within 75 s, expected 3")
+        time.sleep(3)
         seen = {}
+        recipients = sorted(r for rcpt, _ in inbox.messages for r in rcpt)
+        if recipients != ["month@example.org", "vera@example.org", "week@example.org"]:
+            fail(f"digests went to {recipients}")
         for rcpt, raw in inbox.messages:
             cadence, period, numbers, link = check_digest(port, raw)
-            seen[cadence] = (rcpt, period, numbers, link)
+            seen.setdefault(cadence, (rcpt, period, numbers, link))
         if set(seen) != {"monthly", "weekly"} or seen["monthly"][0] != ["month@example.org"]:
             fail(f"unexpected digests: {seen}")
+        print("  a viewer who opted in got the weekly digest at their address; a user whose role was taken got none")
         print(f"  monthly digest {seen['monthly'][1]}: visitors, visits, pageviews {[seen['monthly'][2][k] for k in ('visitors', 'visits', 'pageviews')]} "
               f"and top pages/sources = /api/stats for the same range; weekly {seen['weekly'][1]} likewise")
         stop(p)
@@ -155,8 +209,8 @@ def main():
         # A restart does not send them again.
         p = start(binary, data, port, smtp_port)
         time.sleep(40)
-        if len(inbox.messages) != 2:
-            fail(f"a restart sent {len(inbox.messages) - 2} digests again")
+        if len(inbox.messages) != 3:
+            fail(f"a restart sent {len(inbox.messages) - 3} digests again")
         print("  a restart sent nothing again (each period's digest goes out once)")
 
         link = urllib.parse.urlsplit(seen["monthly"][3])

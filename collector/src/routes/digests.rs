@@ -3,10 +3,14 @@
 //! an address, `DELETE …&email=…` removes one. `/api/digests/unsubscribe?
 //! token=…` is the link in every digest: `GET` shows a one-button page,
 //! `POST` (the button, or a mail client's one-click, RFC 8058) unsubscribes.
+//! `/api/digests/mine?site_id=…` (any logged-in user who may read the site):
+//! `GET` shows, `PUT {"email"?, "weekly", "monthly"}` sets the user's own
+//! opt-in (the address defaults to their name when that is one).
 
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::auth::access::Principal;
 use crate::digests::valid_email;
 use crate::http::params::Params;
 use crate::http::{self, Reply};
@@ -102,5 +106,52 @@ pub fn unsubscribe(app: &App, query: &str) -> Reply {
         }
         Ok(None) => http::error(404, "this unsubscribe link is not (or no longer) valid"),
         Err(e) => super::auth::store_error(&e, "could not unsubscribe"),
+    }
+}
+
+/// The logged-in user's id and name, or the reply refusing.
+fn me(who: Option<&Principal>) -> Result<(&str, &str), Reply> {
+    match who {
+        Some(Principal::User { id, name, .. }) => Ok((id, name)),
+        _ => Err(http::error(403, "only a logged-in user opts in to digests; admins list addresses at /api/digests")),
+    }
+}
+
+fn mine_reply(app: &App, site: &str, id: &str, name: &str) -> Reply {
+    let mine = app.digests.mine(site, id);
+    let suggested = valid_email(name).then_some(name);
+    http::json(
+        200,
+        &json!({"site_id": site, "email": mine.as_ref().map(|s| s.email.as_str()).or(suggested),
+                "weekly": mine.as_ref().is_some_and(|s| s.weekly), "monthly": mine.as_ref().is_some_and(|s| s.monthly),
+                "sending": app.config.smtp_url.is_some()}),
+    )
+}
+
+pub fn mine_get(app: &App, query: &str, who: Option<&Principal>) -> Reply {
+    let (site, (id, name)) = match (super::saved::site(&Params::parse(query)), me(who)) {
+        (Ok(site), Ok(me)) => (site, me),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    mine_reply(app, &site, id, name)
+}
+
+pub fn mine_put(app: &App, query: &str, body: &[u8], who: Option<&Principal>) -> Reply {
+    let (site, (id, name)) = match (super::saved::site(&Params::parse(query)), me(who)) {
+        (Ok(site), Ok(me)) => (site, me),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let (weekly, monthly) = (v["weekly"].as_bool().unwrap_or(false), v["monthly"].as_bool().unwrap_or(false));
+    let email = v["email"].as_str().unwrap_or(name).trim();
+    if (weekly || monthly) && !valid_email(email) {
+        return http::error(
+            400,
+            &format!("{email:?} is not an email address; send {{\"email\": \"you@example.com\"}}"),
+        );
+    }
+    match app.digests.put_mine(&site, id, email, weekly, monthly) {
+        Ok(()) => mine_reply(app, &site, id, name),
+        Err(e) => super::auth::store_error(&e, "could not save the subscription"),
     }
 }

@@ -66,6 +66,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/filtered", &["GET"]),
     ("/api/digests", &["GET", "PUT", "DELETE"]),
     ("/api/digests/unsubscribe", &["GET", "POST"]),
+    ("/api/digests/mine", &["GET", "PUT"]),
     ("/api/auth/setup", &["POST"]),
     ("/api/auth/login", &["POST"]),
     ("/api/auth/logout", &["POST"]),
@@ -100,7 +101,7 @@ fn class(method: &Method, route: &str) -> Class {
         "/api/sites" | "/api/v2/query" => Class::Read,
         "/api/batch" => Class::Ingest,
         "/api/users" | "/api/invitations" | "/api/audit" => Class::Owner,
-        "/api/auth/password" => Class::Account,
+        "/api/auth/password" | "/api/digests/mine" => Class::Account,
         "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/annotations" if *method == Method::Get => {
             Class::Read
         }
@@ -277,7 +278,10 @@ pub fn handle(app: &App, request: Request) {
             | "/api/invitations"
             | "/api/invitations/accept",
         )
-        | (Method::Put, "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/digests" | "/api/users") => {
+        | (
+            Method::Put,
+            "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/digests" | "/api/digests/mine" | "/api/users",
+        ) => {
             let mut request = request;
             let reply = match http::read_body(&mut request, MAX_QUERY_BODY) {
                 Ok(body) => match path.as_str() {
@@ -294,6 +298,7 @@ pub fn handle(app: &App, request: Request) {
                     "/api/sites/settings" => site_settings::put(app, &query, &body),
                     "/api/annotations" => annotations::post(app, &query, &body),
                     "/api/digests" => digests::put(app, &query, &body),
+                    "/api/digests/mine" => digests::mine_put(app, &query, &body, who.as_ref()),
                     _ => query::post(app, &body, who.as_ref()),
                 },
                 Err(http::BodyError::TooLarge) => http::error(413, "request body larger than 64 KiB"),
@@ -311,6 +316,7 @@ pub fn handle(app: &App, request: Request) {
         (Method::Get, "/api/digests") => digests::get(app, &query),
         (Method::Delete, "/api/digests") => digests::delete(app, &query),
         (Method::Get, "/api/digests/unsubscribe") => digests::unsubscribe_page(&query),
+        (Method::Get, "/api/digests/mine") => digests::mine_get(app, &query, who.as_ref()),
         (Method::Post, "/api/digests/unsubscribe") => digests::unsubscribe(app, &query),
         (Method::Delete, "/api/annotations") => annotations::delete(app, &query),
         (Method::Delete, "/api/goals") => goals::delete(app, &query),
