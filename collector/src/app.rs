@@ -48,7 +48,7 @@ pub struct App {
     maintaining: Arc<AtomicBool>,
     pub filtered: crate::filtered::Filtered,
     pub annotations: crate::query::annotations::Annotations,
-    pub site_settings: crate::query::site_settings::Sites,
+    pub site_settings: Arc<crate::query::site_settings::Sites>,
     pub auth: crate::auth::Auth,
     pub keys: crate::auth::keys::Keys,
     pub shares: crate::auth::shares::Shares,
@@ -127,7 +127,26 @@ impl App {
         let salts = Salts::open_in(&config.data_dir, catalog, config.salt_rotation, today)
             .map_err(context("cannot open salts in", &config.data_dir))?;
         let geoip = geoip(config.geoip_db.as_deref());
-        let pipeline = Pipeline::new(config.sites.clone(), config.allow_localhost, config.rate_limit, geoip, salts);
+        let store = match &config.shared {
+            Some(settings) => crate::store::Store::shared(&config.data_dir, &settings.catalog)?,
+            None => crate::store::Store::local(&config.data_dir),
+        };
+        let site_settings = Arc::new(
+            crate::query::site_settings::Sites::open(&store)
+                .map_err(context("cannot read the site settings in", &config.data_dir))?,
+        );
+        // Events are accepted for MALLARD_SITES (all when empty) and for the
+        // sites an owner added since.
+        let added = Arc::clone(&site_settings);
+        let accepts = move |site: &str| added.is_added(site);
+        let pipeline = Pipeline::new(
+            config.sites.clone(),
+            Box::new(accepts),
+            config.allow_localhost,
+            config.rate_limit,
+            geoip,
+            salts,
+        );
         let duck =
             db::open_for_writes(&config.data_dir).map_err(|e| io::Error::other(format!("cannot start DuckDB: {e}")))?;
         restore_visits(&pipeline, &duck, &lake_dir, &recovered.events);
@@ -148,10 +167,6 @@ impl App {
         let stats =
             Arc::new(stats.map_err(|e| io::Error::new(e.kind(), format!("cannot start the stats engine: {e}")))?);
 
-        let store = match &config.shared {
-            Some(settings) => crate::store::Store::shared(&config.data_dir, &settings.catalog)?,
-            None => crate::store::Store::local(&config.data_dir),
-        };
         let funnels = crate::query::funnels::open(&store)
             .map_err(context("cannot read the saved funnels in", &config.data_dir))?;
         let digests = crate::digests::Digests::open(&store)
@@ -160,8 +175,6 @@ impl App {
             .map_err(context("cannot read the filtered-out counts in", &config.data_dir))?;
         let annotations = crate::query::annotations::open(&store)
             .map_err(context("cannot read the annotations in", &config.data_dir))?;
-        let site_settings = crate::query::site_settings::Sites::open(&store)
-            .map_err(context("cannot read the site settings in", &config.data_dir))?;
         let goals =
             crate::query::goals::open(&store).map_err(context("cannot read the saved goals in", &config.data_dir))?;
         let auth = crate::auth::Auth::open(

@@ -912,3 +912,42 @@ fn team_roles_per_site_invitations_and_audit() {
     assert!(log.lines().filter(|l| l.contains("\"access ")).all(|l| l.contains("\"by\"")), "{log}");
     assert!(!log.contains(&token) && !log.contains("ana's own secret") && !log.contains(PASSWORD));
 }
+
+/// An owner of every site adds a site: it is listed before any event, and
+/// its events are accepted beside `MALLARD_SITES`; taken off, it is
+/// neither. Only an owner of every site may.
+#[test]
+fn an_owner_adds_and_removes_sites() {
+    let c =
+        Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD), ("MALLARD_SITES", "example.com")]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let event = r#"{"n":"pageview","u":"https://new.example/","d":"new.example"}"#;
+    let dropped = |r: &Reply| (r.status, r.header("x-mallard-dropped").map(str::to_string));
+    assert_eq!(dropped(&post_event(&c, event)), (202, Some("unknown-site".to_string())));
+    let listed = || request("GET", &c.url("/api/sites"), &owner, b"").json();
+    assert!(!listed()["sites"].as_array().unwrap().contains(&json!("new.example")));
+
+    let r = post_json(&c, "/api/sites", &owner, &json!({"site_id": "New.Example"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(post_json(&c, "/api/sites", &owner, &json!({"site_id": "new.example"})).status, 200, "once");
+    assert_eq!(post_json(&c, "/api/sites", &owner, &json!({"site_id": "not a site"})).status, 400);
+    let sites = listed();
+    assert!(sites["sites"].as_array().unwrap().contains(&json!("new.example")), "{sites}");
+    assert_eq!(sites["added"], json!(["new.example"]));
+    assert_eq!(dropped(&post_event(&c, event)), (202, None), "accepted once added");
+
+    // An admin of every site, or an owner of one, may not.
+    let admin = invite(&c, &owner, "ada", "*", "admin", "ada's own secret");
+    let as_admin = [("Cookie", admin.as_str()), ("Origin", c.base.as_str())];
+    assert_eq!(post_json(&c, "/api/sites", &as_admin, &json!({"site_id": "x.example"})).status, 403);
+    assert_eq!(request("DELETE", &c.url("/api/sites?site_id=new.example"), &as_admin, b"").status, 403);
+
+    let r = request("DELETE", &c.url("/api/sites?site_id=new.example"), &owner, b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(dropped(&post_event(&c, event)), (202, Some("unknown-site".to_string())));
+    let r = request("DELETE", &c.url("/api/sites?site_id=example.com"), &owner, b"");
+    assert_eq!(r.status, 404, "a site listed for its data is not unlisted: {}", r.text());
+    let log = std::fs::read_to_string(c.data_dir.join("audit.log")).unwrap();
+    assert!(log.contains("\"site added\"") && log.contains("\"site removed\""), "{log}");
+}

@@ -79,7 +79,7 @@ function App({ auth }) {
     <main id="main">
       ${!state.site && state.view !== 'settings'
         ? html`<${EmptyState} site="" />`
-        : html`<${View} key=${state.site} state=${state} set=${set} sites=${list} auth=${auth} />`}
+        : html`<${View} key=${state.site} state=${state} set=${set} sites=${list} added=${sites.data.added || []} reloadSites=${sites.reload} auth=${auth} />`}
     </main>`;
 }
 

@@ -5,15 +5,35 @@ import { snippet } from './empty.js';
 import { sendJson } from './api.js';
 import { can } from './access.js';
 
-export const SECTIONS = [
-  {
-    id: 'sites',
-    title: 'Sites',
-    render: ({ sites }) => html`<ul class="site-list">
-      ${sites.map((s) => html`<li><strong>${s}</strong><pre><code>${snippet(s)}</code></pre></li>`)}
-    </ul>`,
-  },
-];
+/** Settings › Sites: each site's snippet; an owner of every site adds and removes sites. */
+function Sites({ sites, added, reloadSites, auth, set }) {
+  const [message, setMessage] = useState('');
+  const owner = can(auth, 'owner', '*');
+  const add = (e) => {
+    e.preventDefault();
+    const site = new FormData(e.target).get('site').trim().toLowerCase();
+    sendJson('POST', '/api/sites', '', { site_id: site }).then(
+      () => (e.target.reset(), setMessage(`Added ${site}: its events are accepted now.`), reloadSites(), set({ site })),
+      (err) => setMessage(err.message),
+    );
+  };
+  const remove = (site) =>
+    sendJson('DELETE', '/api/sites', new URLSearchParams({ site_id: site })).then(
+      () => (setMessage(`Removed ${site} from the list; its data stays until erased.`), reloadSites()),
+      (err) => setMessage(err.message),
+    );
+  return html`${owner && html`<form class="inline" data-testid="add-site" onSubmit=${add}>
+      <input name="site" required placeholder="example.com" aria-label="New site" />
+      <button type="submit">Add site</button>
+      ${message && html`<span role="status">${message}</span>`}
+    </form>`}
+    <ul class="site-list">
+      ${sites.map((s) => html`<li data-site=${s}><strong>${s}</strong>${owner && added.includes(s) && html` <button type="button" class="link" onClick=${() => remove(s)}>Remove</button>`}
+        <pre><code>${snippet(s)}</code></pre></li>`)}
+    </ul>`;
+}
+
+export const SECTIONS = [{ id: 'sites', title: 'Sites', render: (props) => html`<${Sites} ...${props} />` }];
 
 /**
  * Adds a settings section: `{id, title, admin?, owner?, user?, render({state, set, sites, auth})}`;

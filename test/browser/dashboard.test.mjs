@@ -535,6 +535,19 @@ test('team: the owner invites a viewer by link; the viewer reads, changes nothin
     await vera.reload();
     await vera.click('nav.views a:text("Funnels")');
     await vera.waitForSelector('input[aria-label="Funnel name"]');
+
+    // The owner adds a site: it is in the picker before any event; removed, it is off the list.
+    await page.fill('[data-testid="add-site"] input', 'New.Example');
+    await page.click('[data-testid="add-site"] button');
+    await page.waitForSelector('[data-testid="site"] option[value="new.example"]', { state: 'attached' });
+    assert.equal(await page.inputValue('[data-testid="site"]'), 'new.example');
+    const listed = await (await fetch(`${locked.base}/api/sites`, { headers: { Cookie: `mallard_session=${veraSession.value}` } })).json();
+    assert.deepEqual(listed.sites, [SITE], 'a viewer of example.com still sees only it');
+    await page.click('li[data-site="new.example"] button');
+    await page.waitForSelector('li[data-site="new.example"]', { state: 'detached' });
+    await vera.click('nav.views a:text("Settings")');
+    await vera.waitForSelector('[data-section="sites"] li[data-site="example.com"]');
+    assert.equal(await vera.$('[data-testid="add-site"]'), null, 'a viewer adds no site');
   } finally {
     await locked.stop();
   }

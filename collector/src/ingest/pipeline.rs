@@ -70,8 +70,13 @@ impl DropReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected(pub String);
 
+/// Whether a site outside `MALLARD_SITES` was added at run time.
+pub type Added = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 pub struct Pipeline {
+    /// `MALLARD_SITES`: empty accepts every site.
     pub sites: Vec<String>,
+    added: Added,
     pub allow_localhost: bool,
     pub geoip: Option<GeoIp>,
     pub salts: Salts,
@@ -98,9 +103,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Pipeline {
-    pub fn new(sites: Vec<String>, allow_localhost: bool, rate_limit: f64, geoip: Option<GeoIp>, salts: Salts) -> Self {
+    pub fn new(
+        sites: Vec<String>,
+        added: Added,
+        allow_localhost: bool,
+        rate_limit: f64,
+        geoip: Option<GeoIp>,
+        salts: Salts,
+    ) -> Self {
         Pipeline {
             sites,
+            added,
             allow_localhost,
             geoip,
             salts,
@@ -215,7 +228,7 @@ const STEPS: [(&str, StepFn); 10] = [
 ];
 
 fn site(p: &Pipeline, c: &mut Ctx<'_>) -> Result<(), DropReason> {
-    if !p.sites.is_empty() && !p.sites.iter().any(|s| s == c.site) {
+    if !p.sites.is_empty() && !p.sites.iter().any(|s| s == c.site) && !(p.added)(c.site) {
         return Err(DropReason::UnknownSite);
     }
     Ok(())

@@ -39,7 +39,7 @@ mod users;
 pub const ROUTES: &[(&str, &[&str])] = &[
     ("/", &["GET", "HEAD"]),
     ("/assets", &["GET", "HEAD"]),
-    ("/api/sites", &["GET"]),
+    ("/api/sites", &["GET", "POST", "DELETE"]),
     ("/api/sites/settings", &["GET", "PUT"]),
     ("/api/event", &["POST", "GET", "OPTIONS"]),
     ("/api/batch", &["POST"]),
@@ -98,9 +98,10 @@ enum Class {
 
 fn class(method: &Method, route: &str) -> Class {
     match route {
-        "/api/sites" | "/api/v2/query" => Class::Read,
+        "/api/sites" if *method == Method::Get => Class::Read,
+        "/api/v2/query" => Class::Read,
         "/api/batch" => Class::Ingest,
-        "/api/users" | "/api/invitations" | "/api/audit" => Class::Owner,
+        "/api/users" | "/api/invitations" | "/api/audit" | "/api/sites" => Class::Owner,
         "/api/auth/password" | "/api/digests/mine" => Class::Account,
         "/api/funnels" | "/api/goals" | "/api/sites/settings" | "/api/annotations" if *method == Method::Get => {
             Class::Read
@@ -152,7 +153,7 @@ fn refuse((status, message): access::Refusal) -> Reply {
 /// filtered-out counts and the audit log are the collector's): they need
 /// the role on every site, whatever `site_id` says.
 fn spans_sites(route: &str) -> bool {
-    matches!(route, "/api/keys" | "/api/shares" | "/api/filtered" | "/api/audit")
+    matches!(route, "/api/keys" | "/api/shares" | "/api/filtered" | "/api/audit" | "/api/sites")
 }
 
 /// Access control for stats and admin routes: `Err` is the reply to send.
@@ -256,6 +257,7 @@ pub fn handle(app: &App, request: Request) {
             invitations::page(app, &p["/invite/".len()..], if_none_match.as_deref())
         }
         (Method::Get, "/api/sites") => sites::get(app, who.as_ref()),
+        (Method::Delete, "/api/sites") => sites::delete(app, &query, who.as_ref()),
         (Method::Get | Method::Head, "/health") => health::live(),
         (Method::Get | Method::Head, "/health/ready") => health::ready(app),
         (Method::Get, "/health/detailed") => health::detailed(app),
@@ -276,7 +278,8 @@ pub fn handle(app: &App, request: Request) {
             | "/api/shares"
             | "/api/annotations"
             | "/api/invitations"
-            | "/api/invitations/accept",
+            | "/api/invitations/accept"
+            | "/api/sites",
         )
         | (
             Method::Put,
@@ -293,6 +296,7 @@ pub fn handle(app: &App, request: Request) {
                     "/api/shares" => shares::post(app, &body, who.as_ref()),
                     "/api/invitations" => invitations::post(app, &request, &query, &body, who.as_ref()),
                     "/api/users" => users::put(app, &query, &body, who.as_ref()),
+                    "/api/sites" => sites::post(app, &body, who.as_ref()),
                     "/api/funnels" => funnels::put(app, &query, &body),
                     "/api/goals" => goals::put(app, &query, &body),
                     "/api/sites/settings" => site_settings::put(app, &query, &body),
