@@ -89,6 +89,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s("smtp_from", "Mallard Metrics <mallard@localhost>", "the From of email digests"),
     s("session_ttl", "7d", "how long a dashboard login lasts"),
+    s("invitation_ttl", "7d", "how long an invitation link stays valid"),
     s("login_lockout", "15m", "after 5 wrong passwords from one IP (or 50 from anywhere), logins wait this long"),
     s("retention_days", "0", "drop lake partitions older than this many days (checked daily); 0 = keep forever"),
     s(
@@ -164,6 +165,7 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
     pub session_ttl: Duration,
+    pub invitation_ttl: Duration,
     pub login_lockout: Duration,
     pub retention_days: u32,
     /// A folder lake other than `<data_dir>/lake`.
@@ -412,6 +414,7 @@ impl Config {
             secure_cookies: boolean("secure_cookies")?,
             dashboard_origin,
             session_ttl: duration("session_ttl", "7d or 12h")?,
+            invitation_ttl: duration("invitation_ttl", "7d or 12h")?,
             login_lockout: duration("login_lockout", "15m")?,
             retention_days: number("retention_days", 0)?.min(u32::MAX as usize) as u32,
             listen,

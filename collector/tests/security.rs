@@ -951,3 +951,23 @@ fn an_owner_adds_and_removes_sites() {
     let log = std::fs::read_to_string(c.data_dir.join("audit.log")).unwrap();
     assert!(log.contains("\"site added\"") && log.contains("\"site removed\""), "{log}");
 }
+
+/// An invitation expires after `MALLARD_INVITATION_TTL`: its page and its
+/// acceptance answer 410, and nobody was made a user.
+#[test]
+fn an_invitation_expires() {
+    let c =
+        Collector::start_in(&fixture_data(), &[("MALLARD_ADMIN_PASSWORD", PASSWORD), ("MALLARD_INVITATION_TTL", "1s")]);
+    let pair = login(&c);
+    let owner = [("Cookie", pair.as_str()), ("Origin", c.base.as_str())];
+    let r = post_json(&c, "/api/invitations?site_id=example.com", &owner, &json!({"name": "late", "role": "viewer"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let token = r.json()["url"].as_str().unwrap().rsplit_once("/invite/").unwrap().1.to_string();
+    secret(&token);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(request("GET", &c.url(&format!("/invite/{token}")), &[], b"").status, 410);
+    let r = post_json(&c, "/api/invitations/accept", &[], &json!({"token": token, "password": "too late a password"}));
+    assert_eq!(r.status, 410, "{}", r.text());
+    let users = request("GET", &c.url("/api/users"), &owner, b"").json();
+    assert_eq!(users["users"].as_array().unwrap().len(), 1, "{users}");
+}

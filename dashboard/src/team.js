@@ -22,7 +22,7 @@ function Invite({ scope, reload }) {
   const invite = (e) => {
     e.preventDefault();
     sendJson('POST', '/api/invitations', new URLSearchParams({ site_id: scope }), { name, role }).then(
-      (r) => (setLink(r.url), setName(''), setError(''), reload()),
+      (r) => (setLink({ url: r.url, expires: r.invitation.expires.slice(0, 16) }), setName(''), setError(''), reload()),
       (err) => setError(err.message),
     );
   };
@@ -30,7 +30,7 @@ function Invite({ scope, reload }) {
     <input required placeholder="Name or email" aria-label="Invitee" value=${name} onInput=${(e) => setName(e.target.value)} />
     <${RoleSelect} value=${role} onChange=${setRole} label="Invitee's role" />
     <button type="submit">Invite</button>
-    ${link && html`<p role="status">Send this link; it works once, for 7 days: <code data-testid="invite-link">${link}</code></p>`}
+    ${link && html`<p role="status">Send this link; it works once, until ${link.expires}: <code data-testid="invite-link">${link.url}</code></p>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </form>`;
 }

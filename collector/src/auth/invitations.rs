@@ -1,6 +1,6 @@
 //! Invitations: an owner invites someone by name to a role on a site; the
 //! link (`<MALLARD_PUBLIC_URL>/invite/<token>`) is shown once, works once
-//! and expires after [`TTL_DAYS`]. Whoever opens it chooses a password and
+//! and expires after `MALLARD_INVITATION_TTL` (7 days). Whoever opens it chooses a password and
 //! becomes that user. Like keys, only the token's digest is stored (the
 //! settings store's `invitations`).
 
@@ -11,9 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::grants::{Grant, Grants};
 use crate::auth::users::Role;
-
-pub const TTL_DAYS: i64 = 7;
-const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Invitation {
@@ -62,10 +59,17 @@ impl Grants<Invitation> {
 
     /// A new invitation: its token (shown once, in the link) and its record.
     /// Expired ones are dropped on the way.
-    pub fn invite(&self, name: &str, site: &str, role: Role, by: &str) -> io::Result<(String, Invitation)> {
+    pub fn invite(
+        &self,
+        name: &str,
+        site: &str,
+        role: Role,
+        by: &str,
+        ttl: std::time::Duration,
+    ) -> io::Result<(String, Invitation)> {
         let now = now_micros();
         self.retain(|i| i.live(now))?;
-        let expires_micros = now + TTL_DAYS * DAY_MICROS;
+        let expires_micros = now.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
         self.issue(PREFIX, |id, digest| Invitation {
             id,
             name: name.to_string(),

@@ -1,7 +1,7 @@
 //! `/api/invitations` (owner of the site in `?site_id=`, `*` or none for
 //! every site): `POST {"name", "role"}` invites someone and answers the link
 //! (`<MALLARD_PUBLIC_URL>/invite/<token>`, shown once, single-use, expiring
-//! in 7 days); `GET` lists pending ones; `DELETE ?id=` revokes one.
+//! after `MALLARD_INVITATION_TTL`, 7 days); `GET` lists pending ones; `DELETE ?id=` revokes one.
 //! `POST /api/invitations/accept {"token", "password"}` (open: the token is
 //! the credential) makes the user and logs them in. `GET /invite/<token>`
 //! serves the dashboard, which asks for the password.
@@ -42,7 +42,7 @@ pub fn post(app: &App, request: &Request, query: &str, body: &[u8], who: Option<
     if app.auth.users.by_name(&name).is_some() {
         return http::error(409, &format!("{name:?} is already a user: give them a role with PUT /api/users"));
     }
-    match app.invitations.invite(&name, &site, role, &access::label(who)) {
+    match app.invitations.invite(&name, &site, role, &access::label(who), app.config.invitation_ttl) {
         Ok((token, invitation)) => {
             app.audit.access(
                 "access invited",
