@@ -208,6 +208,9 @@ pub fn send_due(app: &App) -> Result<usize, String> {
     let mut mailer = None;
     let mut sent = 0;
     for (site, digests) in app.digests.sites() {
+        if digests.subscribers.is_empty() {
+            continue;
+        }
         let tz = app.site_settings.get(&site).timezone;
         let today = app.stats.today(tz.as_deref()).map_err(|e| e.to_string())?;
         for (cadence, period) in CADENCES {

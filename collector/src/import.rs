@@ -10,7 +10,7 @@
 //! stores nothing: rows whose import id the lake holds are skipped.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mallard_core::event::Event;
 
@@ -75,6 +75,14 @@ fn relation(files: &[&PathBuf]) -> Result<String, String> {
     }
 }
 
+/// A CSV file's first line, in lowercase.
+fn header(path: &Path) -> Option<String> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(std::fs::File::open(path).ok()?).read_line(&mut line).ok()?;
+    Some(line.to_lowercase())
+}
+
 /// The SQL that reads `files` as rows of `from`.
 fn rows_sql(from: Peer, files: &[PathBuf]) -> Result<String, String> {
     if files.is_empty() {
@@ -83,15 +91,11 @@ fn rows_sql(from: Peer, files: &[PathBuf]) -> Result<String, String> {
     match from {
         Peer::Plausible => Ok(PLAUSIBLE.replace("{{source}}", &relation(&files.iter().collect::<Vec<_>>())?)),
         Peer::Umami => {
-            // The session table's file is the one named like it.
-            let (sessions, events): (Vec<&PathBuf>, Vec<&PathBuf>) = files.iter().partition(|f| {
-                f.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.contains("session") && !n.contains("event")
-                })
-            });
+            // The session table is the file whose header has no url_path.
+            let (sessions, events): (Vec<&PathBuf>, Vec<&PathBuf>) =
+                files.iter().partition(|f| header(f).is_some_and(|h| !h.contains("url_path")));
             if sessions.is_empty() || events.is_empty() {
-                return Err("an Umami import needs website_event.csv and session.csv (a file named like each)".into());
+                return Err("an Umami import needs website_event.csv (its header has url_path) and session.csv".into());
             }
             Ok(UMAMI.replace("{{events}}", &relation(&events)?).replace("{{sessions}}", &relation(&sessions)?))
         }

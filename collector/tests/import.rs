@@ -170,6 +170,15 @@ fn an_umami_export_is_imported_once_with_our_visits() {
     assert_eq!(visits, [["1"], ["2"]]);
     let again = import(&data, "umami", &files);
     assert!(again.contains("read 4, stored 0, skipped duplicate 4, invalid 0"), "{again}");
+    // The two tables are told apart by their headers, not their file names.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test/fixtures/import");
+    let renamed = temp_dir("import-umami-renamed");
+    let (a, b) = (renamed.join("export-a.csv"), renamed.join("export-b.csv"));
+    std::fs::copy(fixtures.join("umami_session.csv"), &a).unwrap();
+    std::fs::copy(fixtures.join("umami_website_event.csv"), &b).unwrap();
+    let data = temp_dir("import-umami-by-header");
+    let by_header = import(&data, "umami", &[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(by_header.contains("read 4, stored 4, skipped duplicate 0, invalid 0"), "{by_header}");
 }
 
 #[test]

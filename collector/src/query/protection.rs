@@ -29,6 +29,13 @@ pub fn protect(reply: &mut Value, k: u64) {
     }
 }
 
+/// [`protect`] for a reply that is one row (realtime's).
+pub fn protect_one(row: &mut Value, k: u64) {
+    if k > 1 {
+        protect_row(row, k);
+    }
+}
+
 fn protect_results(results: &mut Value, k: u64) {
     match results {
         Value::Array(rows) => {

@@ -146,9 +146,7 @@ pub fn get(app: &App, what: &str, query: &str, k: u64) -> Reply {
         let c = common(app, &p)?;
         let mut out = report(app, what, &c, &p)?;
         if what == "realtime" {
-            let mut wrapped = json!({ "results": out });
-            protect(&mut wrapped, k);
-            out = wrapped["results"].take();
+            crate::query::protection::protect_one(&mut out, k);
         } else {
             protect(&mut out, k);
         }
