@@ -6,7 +6,8 @@
 -- operating_system -> os, operating_system_version -> os_version,
 -- screen_size -> device, country_code -> country, subdivision1_code ->
 -- region, meta.key/meta.value -> props, revenue_reporting_amount/currency ->
--- revenue. city_geoname_id is a GeoNames id without a name here: left out.
+-- revenue, city_geoname_id -> city as 'geonames:<id>', which the import
+-- names from the City database (MALLARD_GEOIP_DB) or leaves out.
 -- session_id is not used: visits are recomputed by the 30-minute rule.
 SELECT try_cast("timestamp" AS TIMESTAMP) AS ts,
        "user_id" AS visitor_key,
@@ -27,7 +28,8 @@ SELECT try_cast("timestamp" AS TIMESTAMP) AS ts,
        nullif("screen_size", '') AS device,
        nullif(trim("country_code", chr(0)), '') AS country,
        nullif("subdivision1_code", '') AS region,
-       CAST(NULL AS VARCHAR) AS city,
+       CASE WHEN try_cast("city_geoname_id" AS UINTEGER) > 0
+            THEN 'geonames:' || try_cast("city_geoname_id" AS UINTEGER) END AS city,
        -- ClickHouse writes arrays as ['a','b']; Parquet's lists arrive as JSON text.
        map_from_entries(list_zip(
            coalesce(try_cast(replace("meta.key", '''', '"') AS JSON)::VARCHAR[], []),

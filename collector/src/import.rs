@@ -9,7 +9,7 @@
 //! so nothing here writes lake files itself. Importing the same export again
 //! stores nothing: rows whose import id the lake holds are skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use mallard_core::event::Event;
@@ -56,6 +56,29 @@ pub struct Report {
     /// Reason → rows: `duplicate` (imported before), `invalid` (no time,
     /// name or visitor).
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Plausible's cities are GeoNames ids: how many distinct ones there
+    /// were, and how many of them the City database named.
+    pub cities: (usize, usize),
+}
+
+/// The prefix of a city the export gave as a GeoNames id.
+const GEONAMES: &str = "geonames:";
+
+/// Names the cities given as GeoNames ids from `geoip` (a City database),
+/// and leaves out those it cannot name; returns (ids, named).
+fn name_cities(events: &mut [Event], geoip: Option<&crate::ingest::geoip::GeoIp>) -> (usize, usize) {
+    let id = |e: &Event| e.city.as_deref()?.strip_prefix(GEONAMES)?.parse::<u32>().ok();
+    let ids: HashSet<u32> = events.iter().filter_map(id).collect();
+    let names = match geoip {
+        Some(db) if !ids.is_empty() => db.city_names(&ids),
+        _ => Default::default(),
+    };
+    for e in events.iter_mut() {
+        if e.city.as_deref().is_some_and(|c| c.starts_with(GEONAMES)) {
+            e.city = id(e).and_then(|i| names.get(&i).cloned());
+        }
+    }
+    (ids.len(), names.len())
 }
 
 /// A file as a DuckDB relation: CSV (every column as text) or Parquet.
@@ -133,6 +156,7 @@ pub fn run(app: &App, from: Peer, files: &[PathBuf], site: &str) -> Result<Repor
             );
         }
     }
+    report.cities = name_cities(&mut events, app.pipeline.geoip.as_ref());
     for chunk in events.chunks(CHUNK) {
         app.wal.append(chunk.to_vec()).map_err(|e| format!("could not store the imported events: {e}"))?;
         report.stored += chunk.len() as u64;

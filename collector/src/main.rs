@@ -110,6 +110,12 @@ fn import(config: Config, from: Option<&str>, site: Option<&str>, files: &[std::
         Ok(r) => {
             let skipped: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
             println!("imported: read {}, stored {}, skipped {}", r.read, r.stored, skipped.join(", "));
+            if r.cities.0 > r.cities.1 {
+                println!(
+                    "cities: {} of {} GeoNames ids named; the others are left out (MALLARD_GEOIP_DB names them with a City database)",
+                    r.cities.1, r.cities.0
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("import failed: {e}")),

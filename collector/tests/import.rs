@@ -56,9 +56,37 @@ fn a_plausible_export_is_imported_once_with_our_visits() {
     let visits = query(&lake, "SELECT count(DISTINCT visit_id) FROM {lake} GROUP BY visitor_id ORDER BY 1");
     assert_eq!(visits, [["1"], ["2"]]);
 
+    // Cities are GeoNames ids: the embedded country database names none.
+    assert!(first.contains("cities: 0 of 2 GeoNames ids named"), "{first}");
+    assert_eq!(scalar(&lake, "SELECT count(city) FROM {lake}"), "0");
+
     let again = import(&data, "plausible", &["plausible_events_v2.csv"]);
     assert!(again.contains("read 7, stored 0, skipped duplicate 6, invalid 1"), "{again}");
     assert_eq!(scalar(&lake, "SELECT count(*) FROM {lake}"), "6");
+}
+
+/// With a City database, Plausible's GeoNames ids become city names:
+/// 2950159 is Berlin and 2988507 Paris (GeoNames).
+#[test]
+fn plausible_cities_are_named_from_a_city_database() {
+    let db = std::env::var("MALLARD_TEST_GEOIP_DB")
+        .expect("MALLARD_TEST_GEOIP_DB is not set: run this test through `make test` (or set it by hand)");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test/fixtures/import");
+    let data = temp_dir("import-cities");
+    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
+        .args(["import", "--from", "plausible", "--site", "shop.example"])
+        .arg(fixtures.join("plausible_events_v2.csv"))
+        .env("MALLARD_DATA_DIR", &data)
+        .env("MALLARD_GEOIP_DB", &db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("read 7, stored 6") && !stdout.contains("cities:"), "{stdout}");
+    let cities = query(
+        &data.join("lake"),
+        "SELECT user_city, count(*) FROM (SELECT city AS user_city FROM {lake}) GROUP BY 1 ORDER BY 1",
+    );
+    assert_eq!(cities, [["Berlin", "4"], ["Paris", "2"]]);
 }
 
 /// The same export as Parquet (ClickHouse's types: DateTime, UInt64,

@@ -6,10 +6,11 @@
 //! the database does not know has no location.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 
-use maxminddb::Reader;
+use maxminddb::{Reader, WithinOptions};
 use serde::Deserialize;
 
 /// The default database (`make geoip`), embedded at compile time.
@@ -51,6 +52,20 @@ struct Record<'a> {
     city: Option<Place<'a>>,
     #[serde(borrow)]
     country_code: Option<&'a str>,
+}
+
+/// A City record's city, by its GeoNames id.
+#[derive(Deserialize)]
+struct CityOnly<'a> {
+    #[serde(borrow)]
+    city: Option<NamedCity<'a>>,
+}
+
+#[derive(Deserialize)]
+struct NamedCity<'a> {
+    geoname_id: Option<u32>,
+    #[serde(borrow)]
+    names: Option<Names<'a>>,
 }
 
 impl Record<'_> {
@@ -107,6 +122,34 @@ impl GeoIp {
             Ok(Some(record)) => record.location(),
             _ => Location::default(),
         }
+    }
+}
+
+impl GeoIp {
+    /// The English names of the cities with these GeoNames ids (how
+    /// Plausible stores a city), found by walking the database's records,
+    /// each decoded once, until all are found. Empty for a database
+    /// without cities.
+    pub fn city_names(&self, ids: &HashSet<u32>) -> HashMap<u32, String> {
+        let mut names = HashMap::new();
+        let Ok(networks) = self.reader.networks(WithinOptions::default()) else { return names };
+        let mut seen = HashSet::new();
+        for found in networks.flatten() {
+            if names.len() == ids.len() {
+                break;
+            }
+            if !found.offset().is_some_and(|o| seen.insert(o)) {
+                continue;
+            }
+            if let Ok(Some(CityOnly { city: Some(NamedCity { geoname_id: Some(id), names: Some(n) }) })) =
+                found.decode::<CityOnly<'_>>()
+                && ids.contains(&id)
+                && let Some(en) = n.en
+            {
+                names.insert(id, en.to_string());
+            }
+        }
+        names
     }
 }
 
