@@ -167,16 +167,16 @@ impl App {
         let stats =
             Arc::new(stats.map_err(|e| io::Error::new(e.kind(), format!("cannot start the stats engine: {e}")))?);
 
-        let funnels = crate::query::funnels::open(&store)
+        let funnels = crate::query::funnels::Funnels::open(&store)
             .map_err(context("cannot read the saved funnels in", &config.data_dir))?;
         let digests = crate::digests::Digests::open(&store)
             .map_err(context("cannot read the digest subscriptions in", &config.data_dir))?;
         let filtered = crate::filtered::Filtered::open(&store)
             .map_err(context("cannot read the filtered-out counts in", &config.data_dir))?;
-        let annotations = crate::query::annotations::open(&store)
+        let annotations = crate::query::annotations::Annotations::open(&store)
             .map_err(context("cannot read the annotations in", &config.data_dir))?;
-        let goals =
-            crate::query::goals::open(&store).map_err(context("cannot read the saved goals in", &config.data_dir))?;
+        let goals = crate::query::goals::Goals::open(&store)
+            .map_err(context("cannot read the saved goals in", &config.data_dir))?;
         let auth = crate::auth::Auth::open(
             &store,
             config.admin_password.as_ref().map(|p| p.0.as_str()),

@@ -11,6 +11,12 @@ use std::process::Command;
 use common::*;
 
 fn import(data: &Path, from: &str, files: &[&str]) -> String {
+    import_with(data, from, files, &[])
+}
+
+/// Imports `files` (fixture names, or absolute paths) into shop.example,
+/// with `env` set; the import's output.
+fn import_with(data: &Path, from: &str, files: &[&str], env: &[(&str, &str)]) -> String {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test/fixtures/import");
     let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
         .arg("import")
@@ -18,6 +24,7 @@ fn import(data: &Path, from: &str, files: &[&str]) -> String {
         .args(files.iter().map(|f| fixtures.join(f)))
         .env("MALLARD_DATA_DIR", data)
         .env("MALLARD_LISTEN", "127.0.0.1:0")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -71,16 +78,8 @@ fn a_plausible_export_is_imported_once_with_our_visits() {
 fn plausible_cities_are_named_from_a_city_database() {
     let db = std::env::var("MALLARD_TEST_GEOIP_DB")
         .expect("MALLARD_TEST_GEOIP_DB is not set: run this test through `make test` (or set it by hand)");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test/fixtures/import");
     let data = temp_dir("import-cities");
-    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
-        .args(["import", "--from", "plausible", "--site", "shop.example"])
-        .arg(fixtures.join("plausible_events_v2.csv"))
-        .env("MALLARD_DATA_DIR", &data)
-        .env("MALLARD_GEOIP_DB", &db)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = import_with(&data, "plausible", &["plausible_events_v2.csv"], &[("MALLARD_GEOIP_DB", &db)]);
     assert!(stdout.contains("read 7, stored 6") && !stdout.contains("cities:"), "{stdout}");
     let cities = query(
         &data.join("lake"),
@@ -111,14 +110,8 @@ fn a_plausible_parquet_export_equals_its_csv() {
     .unwrap();
     let (csv_data, parquet_data) = (temp_dir("import-csv"), temp_dir("import-pq"));
     import(&csv_data, "plausible", &["plausible_events_v2.csv"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_mallard-collector"))
-        .args(["import", "--from", "plausible", "--site", "shop.example"])
-        .arg(&parquet)
-        .env("MALLARD_DATA_DIR", &parquet_data)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("read 7, stored 6"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = import_with(&parquet_data, "plausible", &[parquet.to_str().unwrap()], &[]);
+    assert!(stdout.contains("read 7, stored 6"), "{stdout}");
     let all = "SELECT * EXCLUDE (visit_id) FROM {lake} ORDER BY ts, name, props['import_id']";
     assert_eq!(query(&csv_data.join("lake"), all), query(&parquet_data.join("lake"), all));
 }

@@ -2,13 +2,10 @@
 //! shown on the dashboard's chart and listed under it; kept in the settings
 //! store (`<data>/annotations.json`, or the shared catalog).
 
-use std::io;
-
 use mallard_core::time::Date;
 use serde::{Deserialize, Serialize};
 
 use super::saved::{Named, Saved};
-use crate::store::Store;
 
 /// The longest note.
 pub const MAX_TEXT: usize = 500;
@@ -36,6 +33,8 @@ impl Annotation {
 }
 
 impl Named for Annotation {
+    const DOC: &'static str = "annotations";
+
     fn name(&self) -> &str {
         &self.id
     }
@@ -43,8 +42,3 @@ impl Named for Annotation {
 
 /// The annotations of every site, by id.
 pub type Annotations = Saved<Annotation>;
-
-/// Opens the annotations.
-pub fn open(store: &Store) -> io::Result<Annotations> {
-    Saved::open(store, "annotations")
-}

@@ -1,14 +1,11 @@
 //! Saved funnels: named funnels per site, kept in the settings store
 //! (`<data>/funnels.json`, or the shared catalog).
 
-use std::io;
-
 use mallard_core::report::Report;
 use mallard_core::time::MICROS_PER_SECOND;
 use serde::{Deserialize, Serialize};
 
 use super::saved::{Named, Saved, check_name};
-use crate::store::Store;
 
 /// A saved funnel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +28,8 @@ impl Funnel {
 }
 
 impl Named for Funnel {
+    const DOC: &'static str = "funnels";
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -38,8 +37,3 @@ impl Named for Funnel {
 
 /// The saved funnels: the settings store's document `funnels`.
 pub type Funnels = Saved<Funnel>;
-
-/// Opens the saved funnels.
-pub fn open(store: &Store) -> io::Result<Funnels> {
-    Saved::open(store, "funnels")
-}

@@ -4,12 +4,10 @@
 //! `mallard_goals` and `mallard_breakdown(…, goal := …)` take it as text.
 
 use std::collections::BTreeMap;
-use std::io;
 
 use serde::{Deserialize, Serialize};
 
 use super::saved::{Named, Saved, check_name};
-use crate::store::Store;
 
 /// A saved goal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +41,8 @@ impl Goal {
 }
 
 impl Named for Goal {
+    const DOC: &'static str = "goals";
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -50,8 +50,3 @@ impl Named for Goal {
 
 /// The saved goals: the settings store's document `goals`.
 pub type Goals = Saved<Goal>;
-
-/// Opens the saved goals.
-pub fn open(store: &Store) -> io::Result<Goals> {
-    Saved::open(store, "goals")
-}

@@ -9,22 +9,23 @@ use serde::de::DeserializeOwned;
 
 use crate::store::{Doc, Store};
 
-/// An item saved under its name.
+/// An item saved under its name, in the settings store's document `DOC`.
 pub trait Named: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
+    const DOC: &'static str;
     fn name(&self) -> &str;
 }
 
 /// Site → items by name.
 type Sites<T> = BTreeMap<String, BTreeMap<String, T>>;
 
-/// The saved items of every site: the settings store's document `doc`.
+/// The saved items of every site: the settings store's document `T::DOC`.
 pub struct Saved<T: Named> {
     doc: Doc<Sites<T>>,
 }
 
 impl<T: Named> Saved<T> {
-    pub fn open(store: &Store, doc: &str) -> io::Result<Saved<T>> {
-        Ok(Saved { doc: store.open(doc)? })
+    pub fn open(store: &Store) -> io::Result<Saved<T>> {
+        Ok(Saved { doc: store.open(T::DOC)? })
     }
 
     pub fn list(&self, site: &str) -> Vec<T> {

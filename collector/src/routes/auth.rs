@@ -52,7 +52,7 @@ pub fn login_reply(app: &App, token: &str, user: &User) -> Reply {
 
 /// The login must come from this dashboard when the browser says where
 /// from (login CSRF); scripts without an Origin are fine.
-fn same_origin(app: &App, request: &Request) -> Result<(), Reply> {
+pub(super) fn same_origin(app: &App, request: &Request) -> Result<(), Reply> {
     if http::header_value(request, "Origin").is_none() {
         return Ok(());
     }

@@ -109,10 +109,11 @@ pub fn unsubscribe(app: &App, query: &str) -> Reply {
     }
 }
 
-/// The logged-in user's id and name, or the reply refusing.
-fn me(who: Option<&Principal>) -> Result<(&str, &str), Reply> {
+/// The site asked about and the logged-in user's id and name, or the reply refusing.
+fn site_and_me<'a>(query: &str, who: Option<&'a Principal>) -> Result<(String, &'a str, &'a str), Reply> {
+    let site = super::saved::site(&Params::parse(query))?;
     match who {
-        Some(Principal::User { id, name, .. }) => Ok((id, name)),
+        Some(Principal::User { id, name, .. }) => Ok((site, id, name)),
         _ => Err(http::error(403, "only a logged-in user opts in to digests; admins list addresses at /api/digests")),
     }
 }
@@ -129,17 +130,16 @@ fn mine_reply(app: &App, site: &str, id: &str, name: &str) -> Reply {
 }
 
 pub fn mine_get(app: &App, query: &str, who: Option<&Principal>) -> Reply {
-    let (site, (id, name)) = match (super::saved::site(&Params::parse(query)), me(who)) {
-        (Ok(site), Ok(me)) => (site, me),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    mine_reply(app, &site, id, name)
+    match site_and_me(query, who) {
+        Ok((site, id, name)) => mine_reply(app, &site, id, name),
+        Err(r) => r,
+    }
 }
 
 pub fn mine_put(app: &App, query: &str, body: &[u8], who: Option<&Principal>) -> Reply {
-    let (site, (id, name)) = match (super::saved::site(&Params::parse(query)), me(who)) {
-        (Ok(site), Ok(me)) => (site, me),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (site, id, name) = match site_and_me(query, who) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let (weekly, monthly) = (v["weekly"].as_bool().unwrap_or(false), v["monthly"].as_bool().unwrap_or(false));

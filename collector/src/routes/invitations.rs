@@ -77,10 +77,9 @@ pub fn delete(app: &App, query: &str, who: Option<&Principal>) -> Reply {
 }
 
 pub fn accept(app: &App, request: &Request, body: &[u8]) -> Reply {
-    if http::header_value(request, "Origin").is_some()
-        && let Err((status, message)) = access::check_cookie_origin(app, request)
-    {
-        return http::error(status, &message);
+    // Like a login: it starts a session.
+    if let Err(r) = super::auth::same_origin(app, request) {
+        return r;
     }
     let v = serde_json::from_slice::<Value>(body).unwrap_or_default();
     let (Some(token), Some(new)) = (v["token"].as_str(), v["password"].as_str()) else {
