@@ -78,8 +78,8 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "public_url",
         "",
-        "the collector's address as users reach it (https://stats.example.com), for links in emails; empty = the \
-         listen address",
+        "the collector's address as users reach it (https://stats.example.com), for links in emails and \
+         invitations; empty = the listen address (invitations: the address the owner reached)",
     ),
     s(
         "smtp_url",
